@@ -1,0 +1,3 @@
+from minga.cli import cli
+
+cli(prog_name="minga")

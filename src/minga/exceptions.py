@@ -1,0 +1,108 @@
+"""The one exception tree of minga.
+
+Every error minga raises on purpose derives from :class:`MingaError`. Errors that
+can reach a client carry an HTTP ``status`` and, for the relay, a NIP-01
+machine-readable ``prefix`` (``invalid``, ``blocked``, ``rate-limited``, …), so
+one handler per surface turns them into a response::
+
+    MingaError
+    ├── ConfigError                 settings that cannot be used (start-up)
+    ├── InvalidInput (400, invalid)  anything from outside that fails validation
+    │   ├── InvalidEvent             an event: shape, id, signature, limits
+    │   ├── InvalidFilter            a NIP-01 filter
+    │   ├── InvalidKey               a key in hex / nsec / ncryptsec form
+    │   └── InvalidBlob              an upload: hash mismatch, bad range…
+    ├── TooLarge (413, invalid)      over a size limit
+    ├── Unauthorized (401, auth-required)
+    ├── Forbidden (403, restricted)
+    │   └── Blocked (403, blocked)   the key may not publish (not on the roster, revoked)
+    ├── RateLimited (429, rate-limited)
+    ├── NotFound (404)
+    ├── Conflict (409)
+    ├── KeyVaultError                custodial keys cannot be decrypted / stored
+    └── StoreError (500, error)      the store failed; nothing was half-written
+"""
+
+from __future__ import annotations
+
+
+class MingaError(Exception):
+    """Root of every error minga raises on purpose."""
+
+    status: int = 500
+    prefix: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def nostr_reason(self) -> str:
+        """The message in NIP-01 ``prefix: text`` form, for OK and CLOSED."""
+        return f"{self.prefix}: {self.message}"
+
+
+class ConfigError(MingaError):
+    """A setting is missing, malformed or contradicts another."""
+
+
+class InvalidInput(MingaError):
+    status = 400
+    prefix = "invalid"
+
+
+class InvalidEvent(InvalidInput):
+    """An event that is not a valid NIP-01 event, or breaks a limit."""
+
+
+class InvalidFilter(InvalidInput):
+    """A NIP-01 filter with unknown fields or values of the wrong shape."""
+
+
+class InvalidKey(InvalidInput):
+    """A key that cannot be parsed or decrypted."""
+
+
+class InvalidBlob(InvalidInput):
+    """A blob upload or request that cannot be honoured."""
+
+
+class TooLarge(MingaError):
+    status = 413
+    prefix = "invalid"
+
+
+class Unauthorized(MingaError):
+    status = 401
+    prefix = "auth-required"
+
+
+class Forbidden(MingaError):
+    status = 403
+    prefix = "restricted"
+
+
+class Blocked(Forbidden):
+    prefix = "blocked"
+
+
+class RateLimited(MingaError):
+    status = 429
+    prefix = "rate-limited"
+
+
+class NotFound(MingaError):
+    status = 404
+    prefix = "invalid"
+
+
+class Conflict(MingaError):
+    status = 409
+    prefix = "invalid"
+
+
+class KeyVaultError(MingaError):
+    """A custodial key cannot be sealed or opened (wrong master key, tampering)."""
+
+
+class StoreError(MingaError):
+    """The store could not complete an operation; the transaction was rolled back."""

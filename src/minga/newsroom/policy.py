@@ -1,0 +1,62 @@
+"""Who may write to and read from this node.
+
+Writes: by default only the outlet key, the node key and keys on the outlet's
+roster; a revoked key's events made at or after its revocation are refused
+even when ``open_writes`` lets anyone else in. Reads of private events: only
+connections authenticated (NIP-42 or BUD-11) as one of those keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from minga.events.event import Event
+from minga.newsroom.roster import RosterCache, is_roster_event
+
+
+class Policy:
+    def __init__(
+        self,
+        outlet: str | None,
+        node: str | None = None,
+        *,
+        open_writes: bool = False,
+        roster: RosterCache | None = None,
+    ) -> None:
+        self.outlet = outlet
+        self.node = node
+        self.open_writes = open_writes
+        self.roster = roster if roster is not None or outlet is None else RosterCache(outlet)
+
+    def write_refusal(self, event: Event) -> str | None:
+        """None when ``event`` may be stored; else an OK message (``blocked: …``)."""
+        if event.pubkey in (self.outlet, self.node):
+            return None
+        if self.roster is None:
+            if self.open_writes:
+                return None
+            return "restricted: this node has no outlet yet (run `minga init`)"
+        refusal = self.roster.get().refusal(event.pubkey, event.created_at)
+        if refusal is None or (self.open_writes and "revoked" not in refusal):
+            return None
+        return refusal
+
+    def role(self, pubkey: str) -> str | None:
+        if pubkey == self.node:
+            return "node"
+        if self.roster is None:
+            return "outlet" if pubkey == self.outlet else None
+        return self.roster.get().role(pubkey)
+
+    def is_member(self, pubkeys: Iterable[str]) -> bool:
+        """True when any of ``pubkeys`` (a connection's authenticated keys) is a member."""
+        return any(self.role(pk) is not None for pk in pubkeys)
+
+    def on_stored(self, events: list[Event]) -> None:
+        outlet = self.outlet
+        if (
+            self.roster is not None
+            and outlet is not None
+            and any(is_roster_event(e, outlet) for e in events)
+        ):
+            self.roster.invalidate()

@@ -1,0 +1,112 @@
+"""Shared state of a running node, created at ASGI start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.db import close_old_connections, connection
+
+from minga.blobs.storage import BlobStore
+from minga.config import Config
+from minga.events.event import Event
+from minga.events.validate import Limits
+from minga.newsroom.policy import Policy
+from minga.relay.hub import Hub
+from minga.relay.writer import IngestWriter
+from minga.store import ingest as store_ingest
+from minga.store.visibility import Visibility
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def limits_from(config: Config) -> Limits:
+    return Limits(
+        max_content_chars=config.max_content_chars,
+        max_event_tags=config.max_event_tags,
+        max_tag_bytes=config.max_tag_bytes,
+        max_index_value_bytes=config.max_index_value_bytes,
+        created_at_future_seconds=config.created_at_future_seconds,
+        max_json_bytes=config.max_message_bytes,
+    )
+
+
+def _identity() -> tuple[str | None, str | None]:
+    from minga.keys.models import CustodialKey, Purpose
+    from minga.newsroom.models import Outlet
+
+    outlet = Outlet.current()
+    node = CustodialKey.objects.filter(purpose=Purpose.NODE).first()
+    close_old_connections()
+    return (outlet.pubkey if outlet else None, node.pubkey if node else None)
+
+
+class Node:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.limits = limits_from(config)
+        self.visibility = Visibility(frozenset(config.private_kinds))
+        self.blobs = BlobStore(config.data_path / "blobs")
+        self.hub = Hub(self.visibility, config.max_connections)
+        self.readers = ThreadPoolExecutor(4, thread_name_prefix="store-reader")
+        self.outlet: str | None = None
+        self.node_pubkey: str | None = None
+        self.policy = Policy(None, None, open_writes=config.open_writes)
+        self.writer: IngestWriter
+
+    def read(self, func: Callable[[], T]) -> T:
+        """Run store work on a reader thread with a healthy connection."""
+        connection.close_if_unusable_or_obsolete()
+        return func()
+
+    async def call(self, func: Callable[..., T], *args: Any) -> T:
+        """Await ``func(*args)`` on a reader thread (ORM and store work)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.readers, self.read, lambda: func(*args))
+
+    def _close_reader_connections(self) -> None:
+        # Each reader thread holds its own connection; a barrier makes every
+        # thread take one of these tasks, so every connection is closed.
+        count = self.readers._max_workers
+        barrier = threading.Barrier(count)
+
+        def close() -> None:
+            connection.close()
+            barrier.wait(timeout=10)
+
+        for future in [self.readers.submit(close) for _ in range(count)]:
+            future.result()
+
+    def _stored(self, events: list[Event]) -> None:
+        # Called in the writer thread after each commit.
+        self.policy.on_stored(events)
+        self.hub.publish_threadsafe(events)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        self.hub.loop = loop
+        removed = await loop.run_in_executor(None, self.blobs.clean_tmp)
+        if removed:
+            log.info("removed %d partial uploads left by an earlier stop", removed)
+        self.outlet, self.node_pubkey = await loop.run_in_executor(self.readers, _identity)
+        self.policy = Policy(self.outlet, self.node_pubkey, open_writes=self.config.open_writes)
+        self.writer = IngestWriter(
+            self.visibility, self.config.write_batch, on_ephemeral=self.hub.publish
+        )
+        self.writer.start()
+        store_ingest.add_listener(self._stored)
+        log.info("relay at %s", self.config.relay_url)
+        try:
+            yield
+        finally:
+            store_ingest.remove_listener(self._stored)
+            await self.writer.stop()
+            await loop.run_in_executor(None, self._close_reader_connections)
+            self.readers.shutdown(wait=True)

@@ -1,0 +1,59 @@
+"""First start of a node: schema, node key, outlet key, first admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+
+from minga.events.signing import SecretKey
+from minga.exceptions import Conflict
+from minga.keys import custody
+from minga.keys.models import CustodialKey, Purpose
+from minga.newsroom import membership
+from minga.newsroom.models import Outlet
+
+
+def migrate() -> None:
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+@dataclass(frozen=True)
+class Identity:
+    outlet_name: str
+    outlet: str
+    node: str
+    created: bool
+
+
+def ensure_identity(outlet_name: str = "minga") -> Identity:
+    """Create the vault, node key, outlet key and outlet if they are missing."""
+    custody.vault(create=True)
+    created = False
+    with transaction.atomic():
+        if not CustodialKey.objects.filter(purpose=Purpose.NODE).exists():
+            custody.keep(SecretKey.generate(), "node", Purpose.NODE)
+            created = True
+        outlet = Outlet.current()
+        if outlet is None:
+            key = SecretKey.generate()
+            custody.keep(key, outlet_name, Purpose.OUTLET)
+            outlet = Outlet.objects.create(name=outlet_name, pubkey=key.pubkey)
+            created = True
+    node = CustodialKey.objects.get(purpose=Purpose.NODE)
+    return Identity(outlet.name, outlet.pubkey, node.pubkey, created)
+
+
+def create_admin(username: str, password: str, email: str = "") -> str:
+    """A Django superuser with a custodial key on the roster as admin; returns the pubkey."""
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise Conflict(f"there is already a user called {username!r}")
+    key = SecretKey.generate()
+    with transaction.atomic():
+        user_model.objects.create_superuser(username=username, email=email, password=password)
+        custody.keep(key, username, Purpose.PERSON)
+    membership.add(key.pubkey, "admin")
+    return key.pubkey

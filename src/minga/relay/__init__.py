@@ -1,0 +1,1 @@
+"""The relay: NIP-01 over a websocket at /relay, with NIP-11, NIP-42 and NIP-70."""

@@ -1,0 +1,1 @@
+"""The event store: every accepted event, every version, on SQLite or PostgreSQL."""

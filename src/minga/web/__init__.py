@@ -1,0 +1,1 @@
+"""The Django project: settings, pages, admin, and the ASGI entry."""
