@@ -80,9 +80,14 @@ class RunningNode:
     base_url: str
     relay_url: str
     app: Any
+    clients: list[Relay]
 
     def ws(self, **kwargs: Any) -> Relay:
-        return Relay(connect(self.relay_url, open_timeout=10, **kwargs))
+        """A connected client, closed when the test ends."""
+        conn = connect(self.relay_url, open_timeout=10, **kwargs).__enter__()
+        relay = Relay(conn)
+        self.clients.append(relay)
+        return relay
 
 
 class Relay:
@@ -125,9 +130,7 @@ class Relay:
                 return events, message
 
     def auth(self, key: SecretKey, relay_url: str) -> list[Any]:
-        event = sign_event(
-            key, 22242, "", [["relay", relay_url], ["challenge", self.challenge]]
-        )
+        event = sign_event(key, 22242, "", [["relay", relay_url], ["challenge", self.challenge]])
         self.send("AUTH", event.to_dict())
         return self.until("OK")
 
@@ -167,9 +170,12 @@ def node(newsroom, settings) -> Iterator[RunningNode]:
         assert thread.is_alive(), "the node did not start"
         assert time.monotonic() < deadline, "the node did not start in time"
         time.sleep(0.02)
+    running = RunningNode(base, cfg.relay_url, app, [])
     try:
-        yield RunningNode(base, cfg.relay_url, app)
+        yield running
     finally:
+        for client in running.clients:
+            client.close()
         server.should_exit = True
         thread.join(timeout=20)
         assert not thread.is_alive(), "the node did not stop"
@@ -193,7 +199,9 @@ class NodeProcess:
     def relay_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/relay"
 
-    def minga(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def minga(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "minga", *args],
             env=self.env,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from minga.events.event import Event
+from minga.events.kinds import GIFT_WRAP
 from minga.newsroom.roster import RosterCache, is_roster_event
 
 
@@ -28,15 +29,29 @@ class Policy:
         self.open_writes = open_writes
         self.roster = roster if roster is not None or outlet is None else RosterCache(outlet)
 
-    def write_refusal(self, event: Event) -> str | None:
-        """None when ``event`` may be stored; else an OK message (``blocked: …``)."""
+    def refresh(self) -> None:
+        """Re-read the roster from the store (blocking: call from a thread)."""
+        if self.roster is not None:
+            self.roster.refresh()
+
+    def write_refusal(self, event: Event, authed: Iterable[str] = ()) -> str | None:
+        """None when ``event`` may be stored; else an OK message (``blocked: …``).
+
+        ``authed``: the keys the sender authenticated as (NIP-42). Gift wraps
+        (NIP-59) are signed by throw-away keys, so they are taken from any
+        authenticated member instead of by their signature.
+        """
         if event.pubkey in (self.outlet, self.node):
             return None
+        if event.kind == GIFT_WRAP and not self.open_writes:
+            if self.is_member(authed):
+                return None
+            return "auth-required: gift wraps are taken from authenticated members only"
         if self.roster is None:
             if self.open_writes:
                 return None
             return "restricted: this node has no outlet yet (run `minga init`)"
-        refusal = self.roster.get().refusal(event.pubkey, event.created_at)
+        refusal = self.roster.current().refusal(event.pubkey, event.created_at)
         if refusal is None or (self.open_writes and "revoked" not in refusal):
             return None
         return refusal
@@ -46,7 +61,7 @@ class Policy:
             return "node"
         if self.roster is None:
             return "outlet" if pubkey == self.outlet else None
-        return self.roster.get().role(pubkey)
+        return self.roster.current().role(pubkey)
 
     def is_member(self, pubkeys: Iterable[str]) -> bool:
         """True when any of ``pubkeys`` (a connection's authenticated keys) is a member."""
@@ -59,4 +74,5 @@ class Policy:
             and outlet is not None
             and any(is_roster_event(e, outlet) for e in events)
         ):
-            self.roster.invalidate()
+            # Called in the thread that committed, right after the commit.
+            self.roster.refresh()

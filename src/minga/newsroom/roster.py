@@ -104,26 +104,25 @@ def parse(event: Event, outlet: str) -> Roster:
 
 
 class RosterCache:
-    """The current roster, re-read from the store at most every ``ttl`` seconds
-    and at once when a new roster event is stored in this process."""
+    """The current roster, held in memory so that policy checks never wait for I/O.
 
-    def __init__(self, outlet: str, ttl: float = 2.0) -> None:
+    :meth:`current` only reads memory (safe on the event loop). :meth:`refresh`
+    reads the store; the node calls it at start, every few seconds (for
+    rosters stored by other processes), and right after a new roster event is
+    committed in this process.
+    """
+
+    def __init__(self, outlet: str) -> None:
         self.outlet = outlet
-        self.ttl = ttl
         self._lock = threading.Lock()
         self._roster = Roster(outlet)
-        self._read_at = 0.0
 
-    def invalidate(self) -> None:
-        self._read_at = 0.0
+    def current(self) -> Roster:
+        return self._roster
 
-    def get(self) -> Roster:
-        if time.monotonic() - self._read_at < self.ttl:
-            return self._roster
+    def refresh(self) -> Roster:
         with self._lock:
-            if time.monotonic() - self._read_at >= self.ttl:
-                self._roster = load_current(self.outlet)
-                self._read_at = time.monotonic()
+            self._roster = load_current(self.outlet)
         return self._roster
 
 

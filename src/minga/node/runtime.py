@@ -24,6 +24,7 @@ from minga.store.visibility import Visibility
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+ROSTER_REFRESH_SECONDS = 5.0
 
 
 def limits_from(config: Config) -> Limits:
@@ -88,6 +89,15 @@ class Node:
         self.policy.on_stored(events)
         self.hub.publish_threadsafe(events)
 
+    async def _refresh_roster(self) -> None:
+        # Another process (e.g. `minga roster revoke`) may change the roster.
+        while True:
+            await asyncio.sleep(ROSTER_REFRESH_SECONDS)
+            try:
+                await self.call(self.policy.refresh)
+            except Exception:
+                log.exception("could not re-read the roster")
+
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
@@ -97,6 +107,8 @@ class Node:
             log.info("removed %d partial uploads left by an earlier stop", removed)
         self.outlet, self.node_pubkey = await loop.run_in_executor(self.readers, _identity)
         self.policy = Policy(self.outlet, self.node_pubkey, open_writes=self.config.open_writes)
+        await self.call(self.policy.refresh)
+        refresher = loop.create_task(self._refresh_roster(), name="roster-refresh")
         self.writer = IngestWriter(
             self.visibility, self.config.write_batch, on_ephemeral=self.hub.publish
         )
@@ -106,6 +118,7 @@ class Node:
         try:
             yield
         finally:
+            refresher.cancel()
             store_ingest.remove_listener(self._stored)
             await self.writer.stop()
             await loop.run_in_executor(None, self._close_reader_connections)

@@ -179,7 +179,7 @@ class Connection:
                 event.id, False, "auth-required: this event may only be published by its author"
             )
             return
-        refusal = self.node.policy.write_refusal(event)
+        refusal = self.node.policy.write_refusal(event, self.authed)
         if refusal is not None:
             self.ok(event.id, False, refusal)
             return

@@ -62,6 +62,7 @@ def import_(source: IO[str], any_author: bool, batch: int) -> None:
     limits = limits_from(cfg)
     outlet = Outlet.current()
     policy = Policy(outlet.pubkey if outlet else None, open_writes=any_author or cfg.open_writes)
+    policy.refresh()
     visibility = Visibility.from_settings()
     counts = {"stored": 0, "duplicate": 0, "refused": 0}
     pending: list[Event] = []
