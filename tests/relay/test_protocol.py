@@ -75,7 +75,7 @@ def test_malformed_messages_get_a_notice_and_the_connection_lives(node, text, no
     relay.send_raw(text)
     message = relay.until("NOTICE")
     assert message[1].startswith(notice)
-    events, end = relay.req("after", {"limit": 1})
+    _events, end = relay.req("after", {"limit": 1})
     assert end == ["EOSE", "after"]
 
 
@@ -94,7 +94,8 @@ def test_invalid_events_get_ok_false_with_a_reason(node, reporter):
     ]
     relay.send("EVENT", bad_sig)
     ok = relay.until("OK")
-    assert ok[:3] == ["OK", good["id"], False] and ok[3].startswith("invalid: signature")
+    assert ok[:3] == ["OK", good["id"], False]
+    assert ok[3].startswith("invalid: signature")
     relay.send("EVENT", future)
     assert relay.until("OK")[3] == "invalid: created_at is too far in the future"
     relay.send("EVENT", {"id": 5})

@@ -34,7 +34,8 @@ def test_new_and_duplicate_outcomes_in_order():
         (True, False, True),
     ]
     again = ingest([two])
-    assert again[0].ok and again[0].duplicate
+    assert again[0].ok
+    assert again[0].duplicate
     assert again[0].message == "duplicate: already have this event"
     assert count() == 2
     assert Tag.objects.filter(event__event_id=one.id, name="t", value="x").count() == 1
@@ -55,7 +56,8 @@ def test_bad_signature_is_refused_and_nothing_stored():
 
 def test_ephemeral_events_are_accepted_but_not_stored():
     outcome = ingest([sign_event(A, 20001, "efímero")])[0]
-    assert outcome.ok and not outcome.stored
+    assert outcome.ok
+    assert not outcome.stored
     assert count() == 0
 
 
