@@ -139,7 +139,13 @@ class Relay:
 
 
 @pytest.fixture
-def node(newsroom, settings) -> Iterator[RunningNode]:
+def node_settings() -> dict[str, Any]:
+    """Settings for the `node` fixture; override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def node(newsroom, settings, node_settings) -> Iterator[RunningNode]:
     """The real ASGI app under uvicorn on a free loopback port, in this process."""
     import uvicorn
 
@@ -149,7 +155,7 @@ def node(newsroom, settings) -> Iterator[RunningNode]:
     base = f"http://127.0.0.1:{port}"
     from minga import config as minga_config
 
-    cfg = minga_config.load({"port": port, "public_url": base})
+    cfg = minga_config.load({"port": port, "public_url": base, **node_settings})
     settings.MINGA = cfg
     app = build(cfg)
     server = uvicorn.Server(

@@ -17,7 +17,7 @@ MAX_HEADER_BYTES = 16384
 
 def decode_header(header: str | None) -> Event:
     if not header:
-        raise Unauthorized("an Authorization: Nostr … header is required")
+        raise Unauthorized("an Authorization: Nostr <token> header is required")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "nostr" or not token:
         raise Unauthorized("the Authorization scheme must be Nostr")

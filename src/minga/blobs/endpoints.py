@@ -38,10 +38,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def error(exc: MingaError) -> Response:
     reason = exc.message.replace("\n", " ")[:300]
+    header = reason.encode("ascii", "replace").decode()  # HTTP header values are Latin-1
     return Response(
         reason + "\n",
         status_code=exc.status,
-        headers={**CORS, "X-Reason": reason},
+        headers={**CORS, "X-Reason": header},
         media_type="text/plain",
     )
 
