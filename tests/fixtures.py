@@ -218,13 +218,18 @@ class NodeProcess:
             check=check,
         )
 
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / "serve.log"
+
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "minga", "serve"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "minga", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_http(f"{self.base_url}/healthz", timeout=60)
 
     def stop(self) -> None:
@@ -235,8 +240,6 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
         self.proc = None
 
 

@@ -41,7 +41,7 @@ def _placeholders(n: int) -> str:
     return ",".join(["%s"] * n)
 
 
-def where_clause(f: Filter, scope: Scope) -> tuple[str, list[object]]:
+def where_clause(f: Filter, scope: Scope, skip_tag: str | None = None) -> tuple[str, list[object]]:
     conds = ["NOT e.deleted", "(e.expires_at IS NULL OR e.expires_at > %s)"]
     params: list[object] = [scope.now]
     # Asking by id reaches any stored version; otherwise only the latest answers.
@@ -65,6 +65,8 @@ def where_clause(f: Filter, scope: Scope) -> tuple[str, list[object]]:
         conds.append("e.created_at <= %s")
         params.append(f.until)
     for name, values in sorted(f.tags.items()):
+        if name == skip_tag:
+            continue
         conds.append(
             f"e.seq IN (SELECT t.event_id FROM {TAG_TABLE} t"
             f" WHERE t.name = %s AND t.value IN ({_placeholders(len(values))}))"
@@ -74,6 +76,20 @@ def where_clause(f: Filter, scope: Scope) -> tuple[str, list[object]]:
     return " AND ".join(conds), params
 
 
+def _driving_tag(f: Filter) -> str | None:
+    """A tag condition to walk the tag index by, newest first, or None.
+
+    Without ids or authors (which have better indexes), a filter on one tag
+    value (``{"#t": ["paro"], "limit": 50}``) is answered by reading that
+    value's index entries in ``created_at`` order and stopping at the limit,
+    instead of collecting every event that carries the value and sorting them.
+    """
+    if f.ids is not None or f.authors is not None:
+        return None
+    single = sorted(name for name, values in f.tags.items() if len(values) == 1)
+    return single[0] if single else None
+
+
 def select_events(
     f: Filter, scope: Scope, limit: int, columns: str = "e.raw"
 ) -> tuple[str, list[object]]:
@@ -81,10 +97,20 @@ def select_events(
 
     Order follows NIP-01: ``created_at`` descending, ties by lowest id.
     """
-    where, params = where_clause(f, scope)
-    sql = (
-        f"SELECT {columns} FROM {EVENT_TABLE} e WHERE {where}"
-        " ORDER BY e.created_at DESC, e.id ASC LIMIT %s"
-    )
+    driver = _driving_tag(f)
+    where, params = where_clause(f, scope, skip_tag=driver)
+    if driver is None:
+        sql = (
+            f"SELECT {columns} FROM {EVENT_TABLE} e WHERE {where}"
+            " ORDER BY e.created_at DESC, e.id ASC LIMIT %s"
+        )
+    else:
+        (value,) = f.tags[driver]
+        sql = (
+            f"SELECT {columns} FROM {TAG_TABLE} d JOIN {EVENT_TABLE} e ON e.seq = d.event_id"
+            f" WHERE d.name = %s AND d.value = %s AND {where}"
+            " ORDER BY d.created_at DESC, e.id ASC LIMIT %s"
+        )
+        params = [driver, value, *params]
     params.append(limit)
     return sql, params

@@ -42,33 +42,33 @@ def _lines(handle: IO[str]) -> Iterator[tuple[int, str]]:
 @click.command("import")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--any-author", is_flag=True, help="Accept valid events from keys off the roster.")
-@click.option("--batch", type=int, default=500, show_default=True)
+@click.option("--batch", type=click.IntRange(1, 20000), default=4000, show_default=True)
 def import_(source: IO[str], any_author: bool, batch: int) -> None:
-    """Import events from JSON lines (a file or -). Every event is verified."""
+    """Import events from JSON lines (a file or -). Every event is verified.
+
+    Safe to interrupt and run again: each batch is stored whole or not at all,
+    and events already stored count as duplicates.
+    """
     from minga.cli import setup_django
 
     cfg = setup_django()
     from rich.progress import Progress
 
-    from minga.events.event import Event
     from minga.events.validate import loads_json, parse_event
     from minga.exceptions import MingaError
     from minga.newsroom.models import Outlet
     from minga.newsroom.policy import Policy
     from minga.node.runtime import limits_from
-    from minga.store.ingest import ingest
-    from minga.store.visibility import Visibility
+    from minga.store.ingest import Outcome, Pipeline, add_listener, remove_listener
 
     limits = limits_from(cfg)
     outlet = Outlet.current()
     policy = Policy(outlet.pubkey if outlet else None, open_writes=any_author or cfg.open_writes)
     policy.refresh()
-    visibility = Visibility.from_settings()
     counts = {"stored": 0, "duplicate": 0, "refused": 0}
-    pending: list[Event] = []
 
-    def flush() -> None:
-        for outcome in ingest(pending, visibility=visibility):
+    def tally(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
             if outcome.stored:
                 counts["stored"] += 1
             elif outcome.ok:
@@ -76,9 +76,10 @@ def import_(source: IO[str], any_author: bool, batch: int) -> None:
             else:
                 counts["refused"] += 1
                 click.echo(f"{outcome.event_id}: {outcome.message}", err=True)
-        policy.on_stored(pending)
-        pending.clear()
 
+    pipeline = Pipeline(batch_size=batch, threaded=True)
+    # A roster event in the file changes who may publish from the next batch on.
+    add_listener(policy.on_stored)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("importing", total=None)
         for number, line in _lines(source):
@@ -93,12 +94,11 @@ def import_(source: IO[str], any_author: bool, batch: int) -> None:
                 counts["refused"] += 1
                 click.echo(f"line {number}: {refusal}", err=True)
                 continue
-            pending.append(event)
-            if len(pending) >= batch:
-                flush()
-                progress.update(task, advance=batch)
-        if pending:
-            flush()
+            done = pipeline.add(event)
+            tally(done)
+            progress.update(task, advance=len(done))
+        tally(pipeline.flush())
+    remove_listener(policy.on_stored)
     click.echo(
         f"{counts['stored']} stored, {counts['duplicate']} already here, {counts['refused']} refused"
     )
