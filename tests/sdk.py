@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import nostr_sdk as sdk
+
+from minga.keys.nip19 import nsec_encode
+
+CLIENT_SCRIPT = Path(__file__).resolve().parent / "interop" / "nostr_sdk_client.py"
 
 
 def keys() -> sdk.Keys:
@@ -34,3 +41,17 @@ def verifies(event_json: str) -> bool:
     except Exception:
         return False
     return bool(parsed.verify())
+
+
+def run_client(node: Any, key: Any) -> dict[str, Any]:
+    """Run the nostr-sdk client script against ``node`` as ``key``; return what it saw."""
+    done = subprocess.run(
+        [sys.executable, str(CLIENT_SCRIPT), node.relay_url, nsec_encode(key.hex()), node.base_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

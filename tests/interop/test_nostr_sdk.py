@@ -5,24 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from minga.keys.nip19 import nsec_encode
 from minga.store.query import get
-
-SCRIPT = Path(__file__).with_name("nostr_sdk_client.py")
-
-
-def run_client(node, key) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), node.relay_url, nsec_encode(key.hex()), node.base_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+from tests.sdk import CLIENT_SCRIPT, run_client
 
 
 def test_nostr_sdk_publishes_authenticates_queries_subscribes_and_moves_blobs(node, newsroom):
@@ -49,7 +35,13 @@ def test_nostr_sdk_publishes_authenticates_queries_subscribes_and_moves_blobs(no
 def test_nostr_sdk_off_the_roster_is_refused(node, newsroom, make_key):
     stranger = make_key()
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), node.relay_url, nsec_encode(stranger.hex()), node.base_url],
+        [
+            sys.executable,
+            str(CLIENT_SCRIPT),
+            node.relay_url,
+            nsec_encode(stranger.hex()),
+            node.base_url,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,6 +10,7 @@ from websockets.sync.client import connect
 
 from minga.events import SecretKey, sign_event
 from minga.keys.nip19 import nsec_decode
+from tests.sdk import run_client
 
 
 def test_serve_starts_on_a_fresh_folder_and_stops_cleanly(node_process):
@@ -50,3 +51,10 @@ def test_demo_creates_an_outlet_that_a_client_can_use(node_process):
         assert json.loads(ws.recv(timeout=10)) == ["OK", event.id, True, ""]
     page = httpx.get(f"{node_process.base_url}/").text
     assert "Juliaca" in page
+    # nostr-sdk, signing with a demo reporter's key, publishes and reads back.
+    seen = run_client(node_process, key)
+    assert seen["note_sent"] == [node_process.relay_url]
+    assert seen["note_id"] in seen["fetched_notes"]
+    assert seen["fetched_drafts"] == [seen["draft_id"]]
+    assert seen["live_received"] is True
+    assert seen["upload_status"] == 201

@@ -61,6 +61,11 @@ def test_admin_login_and_events_in_admin(client, newsroom, django_user_model):
     assert client.get("/admin/").status_code == 302
     assert client.login(username="ana", password="una-clave-larga-2026")
     assert client.get("/admin/").status_code == 200
+    events = client.get("/admin/store/storedevent/")
+    assert events.status_code == 200
+    keys = client.get("/admin/keys/custodialkey/").content.decode()
+    assert "Prueba" in keys  # the outlet key, by label
+    assert "sealed" not in keys
 
 
 def test_forged_post_is_refused(newsroom):
