@@ -101,21 +101,7 @@ def check_shape(obj: Any, limits: Limits = DEFAULT_LIMITS, now: int | None = Non
 
 def check_id(event: Event) -> Event:
     """Check the id against the content; return the event with its JSON attached."""
-    try:
-        computed, raw = compute_id_and_json(
-            event.id,
-            event.pubkey,
-            event.created_at,
-            event.kind,
-            event.tags,
-            event.content,
-            event.sig,
-        )
-    except UnicodeEncodeError as exc:
-        raise InvalidEvent("event text is not valid Unicode (lone surrogate)") from exc
-    if computed != event.id:
-        raise InvalidEvent("event id does not match the hash of its content")
-    return Event(
+    fields = (
         event.id,
         event.pubkey,
         event.created_at,
@@ -123,8 +109,14 @@ def check_id(event: Event) -> Event:
         event.tags,
         event.content,
         event.sig,
-        raw,
     )
+    try:
+        computed, raw = compute_id_and_json(*fields)
+    except UnicodeEncodeError as exc:
+        raise InvalidEvent("event text is not valid Unicode (lone surrogate)") from exc
+    if computed != event.id:
+        raise InvalidEvent("event id does not match the hash of its content")
+    return Event(*fields, raw)
 
 
 def check_signature(event: Event) -> None:

@@ -1,0 +1,18 @@
+"""Run every benchmark of bench/ in turn (slow: about 30 minutes with the 1M store)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = [
+    ["ingest.py", "--events", "100000", "--relay-events", "40000"],
+    ["query.py", "--events", "1000000", "--queries", "2000"],
+]
+
+if __name__ == "__main__":
+    for script, *args in SCRIPTS:
+        print(f"== {script} {' '.join(args)}", flush=True)
+        subprocess.run([sys.executable, str(HERE / script), *args], check=True)
