@@ -1,24 +1,6 @@
-"""Test set-up: a private data folder, SQLite by default, PostgreSQL when
-MINGA_TEST_DATABASE_URL is set, and real nodes on loopback ports."""
+"""Test set-up: real nodes on loopback ports (fixtures.py). The data folder and
+database are chosen in settings_env.py, loaded before Django starts."""
 
 from __future__ import annotations
-
-import atexit
-import os
-import shutil
-import tempfile
-
-# Settings are read when Django starts, before any fixture runs: point them
-# at a throw-away data folder (and the test database) first.
-_DATA = tempfile.mkdtemp(prefix="minga-test-")
-atexit.register(shutil.rmtree, _DATA, True)
-os.environ["MINGA_DATA_DIR"] = _DATA
-os.environ.pop("MINGA_CONFIG", None)
-os.environ["MINGA_VAULT_KEY"] = "11" * 32
-os.environ["MINGA_LOG_LEVEL"] = "warning"
-if os.environ.get("MINGA_TEST_DATABASE_URL"):
-    os.environ["MINGA_DATABASE_URL"] = os.environ["MINGA_TEST_DATABASE_URL"]
-else:
-    os.environ.pop("MINGA_DATABASE_URL", None)
 
 pytest_plugins = ["tests.fixtures"]

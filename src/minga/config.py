@@ -140,6 +140,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("req_rate", 20, "Sustained REQ messages per second per connection.", _int),
     Setting("req_burst", 100, "REQ burst allowance per connection.", _int),
     Setting("max_connections", 1000, "Open relay connections per process.", _int),
+    Setting(
+        "max_unread_messages",
+        20000,
+        "Messages queued for a client that does not read before it is disconnected.",
+        _int,
+    ),
     Setting("max_blob_bytes", 1 << 30, "Largest blob accepted by PUT /upload (bytes).", _int),
     Setting("auth_window_seconds", 600, "Clock slack for NIP-42 and Blossom auth events.", _int),
     Setting("write_batch", 1000, "Most events committed in one store transaction.", _int),

@@ -3,6 +3,10 @@ the roster's write policy and private reads."""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import socket
 import time
 
 import httpx
@@ -338,3 +342,54 @@ def test_many_clients_publish_at_once(node, newsroom):
     assert len(results) == 120
     assert all(r[2] for r in results)
     assert stored(1) == 120
+
+
+class TestSlowReader:
+    @pytest.fixture
+    def node_settings(self):
+        return {"max_unread_messages": 20}
+
+    @staticmethod
+    def stalled_subscriber(relay_url: str) -> socket.socket:
+        """A websocket client with a tiny receive buffer that never reads."""
+        host, port = relay_url.split("//")[1].split("/")[0].split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            (
+                f"GET /relay HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:  # the upgrade, before the first frame
+            answer += sock.recv(1)
+        payload = json.dumps(["REQ", "all", {"kinds": [1], "limit": 0}]).encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+        return sock
+
+    def test_a_client_that_never_reads_is_disconnected(self, node, reporter):
+        slow = self.stalled_subscriber(node.relay_url)
+        writer = node.ws()
+        time.sleep(0.5)
+        for n in range(50):
+            writer.publish(sign_event(reporter, 1, f"{n} " + "x" * 250_000))
+        # The relay gave up on the stalled client: what it still holds ends
+        # with the notice, then a close frame (code 1008, policy violation).
+        slow.settimeout(20)
+        received = b""
+        close_frame = b"\x88\x02\x03\xf0"
+        while close_frame not in received:
+            chunk = slow.recv(1 << 20)
+            assert chunk, "the relay hung up without a close frame"
+            received += chunk
+        slow.close()
+        notice = b'["NOTICE","error: too many unread messages"]'
+        assert received.index(notice) < received.index(close_frame)
+        assert received.count(b'["EVENT","all"') < 50
+        # The node and the other client are unharmed.
+        assert writer.publish(sign_event(reporter, 1, "sigue"))[2] is True

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OUTBOX_MAX = 20000  # queued messages before a client counts as stuck
 INFLIGHT_MAX = 2000  # EVENTs of one connection waiting for their commit
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -43,7 +42,7 @@ class Connection:
         self.subs: dict[str, list[Filter]] = {}
         self.authed: set[str] = set()
         self.challenge = secrets.token_urlsafe(24)
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_MAX)
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(config.max_unread_messages)
         self.events = TokenBucket(config.event_rate, config.event_burst)
         self.reqs = TokenBucket(config.req_rate, config.req_burst)
         self.inflight = asyncio.Semaphore(INFLIGHT_MAX)
@@ -67,9 +66,11 @@ class Connection:
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
+            # The client does not read: drop what is queued, tell it why, hang up.
             log.warning("relay: closing a connection that does not read its messages")
             self.closing = True
-            self.outbox = asyncio.Queue(2)
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
             self.outbox.put_nowait(_dumps(["NOTICE", "error: too many unread messages"]))
             self.outbox.put_nowait(None)
 
@@ -265,6 +266,9 @@ class Connection:
         obj = msg[1] if len(msg) == 2 else None
         raw_id = obj.get("id") if isinstance(obj, dict) else None
         event_id = raw_id[:64] if isinstance(raw_id, str) else ""
+        if not self.events.take():  # each AUTH costs a signature check, like an EVENT
+            self.ok(event_id, False, "rate-limited: too many messages, slow down")
+            return
         try:
             if not isinstance(obj, dict):
                 raise InvalidEvent('AUTH takes one signed event: ["AUTH", {…}]')
