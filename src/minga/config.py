@@ -117,6 +117,12 @@ SETTINGS: tuple[Setting, ...] = (
         _kinds,
     ),
     Setting(
+        "embargo_kinds",
+        "30023,1063",
+        "Kinds kept private until the outlet publishes them (dispatches, media records).",
+        _kinds,
+    ),
+    Setting(
         "max_message_bytes", 524288, "Largest websocket message the relay reads (bytes).", _int
     ),
     Setting("max_content_chars", 262144, "Largest event content (characters).", _int),

@@ -72,11 +72,11 @@ def test_every_version_is_kept_and_the_latest_answers(order):
     address = f"30023:{A.pubkey}:despacho"
     assert [e.id for e in versions(address)] == [e.id for e in reversed(versions_made)]
     assert latest(address).id == versions_made[2].id
-    rows = query([Filter(authors=frozenset([A.pubkey]), kinds=frozenset([30023]))])
+    rows = query([Filter(authors=frozenset([A.pubkey]), kinds=frozenset([30023]))], private=True)
     assert ids(rows) == [versions_made[2].id]
     # An old version is still reachable by its id, and in the history scope.
     assert get(versions_made[0].id).content == "versión 0"
-    history = query([Filter(kinds=frozenset([30023]))], history=True)
+    history = query([Filter(kinds=frozenset([30023]))], history=True, private=True)
     assert len(history) == 3
 
 
@@ -196,7 +196,8 @@ def test_several_filters_are_or_and_each_has_its_limit():
     articles = [sign_event(B, 30023, str(n), [["d", str(n)]], created_at=n) for n in range(5)]
     ingest(notes + articles)
     rows = query(
-        [parse_filter({"kinds": [1], "limit": 2}), parse_filter({"kinds": [30023], "limit": 1})]
+        [parse_filter({"kinds": [1], "limit": 2}), parse_filter({"kinds": [30023], "limit": 1})],
+        private=True,
     )
     assert len(rows) == 3
 
@@ -224,3 +225,30 @@ def test_large_batch_is_verified_by_worker_processes():
     assert [o.ok for o in outcomes].count(False) == 1
     assert not outcomes[200].ok
     assert count() == 399
+
+
+def test_dispatches_and_media_records_wait_for_release():
+    from minga.store.release import release, withdraw
+
+    first = sign_event(A, 30023, "v1", [["d", "x"]], created_at=100)
+    media = sign_event(A, 1063, "foto", [["x", "ab" * 32]])
+    note = sign_event(A, 1, "nota pública")
+    ingest([first, media, note])
+    public = {r.id for r in query([Filter()])}
+    assert public == {note.id}  # filed, not yet published
+    assert {r.id for r in query([Filter()], private=True)} == {first.id, media.id, note.id}
+    address = f"30023:{A.pubkey}:x"
+    release([address, media.id])
+    assert {r.id for r in query([Filter()])} == {first.id, media.id, note.id}
+    # A correction (a later version) of a released address is public at once.
+    correction = sign_event(A, 30023, "v2 corregida", [["d", "x"]], created_at=200)
+    ingest([correction])
+    assert latest(address).id == correction.id
+    assert correction.id in {r.id for r in query([Filter()])}
+    withdraw([address])
+    assert {r.id for r in query([Filter()])} == {media.id, note.id}
+    # Withdrawing never touches events that are private by kind.
+    draft = sign_event(A, 30024, "borrador", [["d", "x"]])
+    ingest([draft])
+    release([f"30024:{A.pubkey}:x"])
+    assert draft.id not in {r.id for r in query([Filter()])}

@@ -78,3 +78,7 @@ def load_purpose(purpose: str) -> SecretKey:
 
 def listing() -> list[KeyInfo]:
     return [KeyInfo(r.pubkey, r.label, r.purpose) for r in CustodialKey.objects.all()]
+
+
+def listing_has(pubkey: str) -> bool:
+    return CustodialKey.objects.filter(pubkey=pubkey).exists()

@@ -67,7 +67,7 @@ class Policy:
         """True when any of ``pubkeys`` (a connection's authenticated keys) is a member."""
         return any(self.role(pk) is not None for pk in pubkeys)
 
-    def on_stored(self, events: list[Event]) -> None:
+    def on_stored(self, events: list[Event], private: frozenset[str] = frozenset()) -> None:
         outlet = self.outlet
         if (
             self.roster is not None

@@ -52,7 +52,7 @@ class Node:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.limits = limits_from(config)
-        self.visibility = Visibility(frozenset(config.private_kinds))
+        self.visibility = Visibility(frozenset(config.private_kinds), frozenset(config.embargo_kinds))
         self.blobs = BlobStore(config.data_path / "blobs")
         self.hub = Hub(self.visibility, config.max_connections)
         self.readers = ThreadPoolExecutor(4, thread_name_prefix="store-reader")
@@ -84,10 +84,10 @@ class Node:
         for future in [self.readers.submit(close) for _ in range(count)]:
             future.result()
 
-    def _stored(self, events: list[Event]) -> None:
-        # Called in the writer thread after each commit.
+    def _stored(self, events: list[Event], private: frozenset[str]) -> None:
+        # Called in the committing thread, after the commit.
         self.policy.on_stored(events)
-        self.hub.publish_threadsafe(events)
+        self.hub.publish_threadsafe(events, private)
 
     async def _refresh_roster(self) -> None:
         # Another process (e.g. `minga roster revoke`) may change the roster.
@@ -110,7 +110,7 @@ class Node:
         await self.call(self.policy.refresh)
         refresher = loop.create_task(self._refresh_roster(), name="roster-refresh")
         self.writer = IngestWriter(
-            self.visibility, self.config.write_batch, on_ephemeral=self.hub.publish
+            self.visibility, self.config.write_batch, on_ephemeral=self.hub.publish_ephemeral
         )
         self.writer.start()
         store_ingest.add_listener(self._stored)

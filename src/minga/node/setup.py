@@ -12,8 +12,8 @@ from minga.events.signing import SecretKey
 from minga.exceptions import Conflict
 from minga.keys import custody
 from minga.keys.models import CustodialKey, Purpose
-from minga.newsroom import membership
-from minga.newsroom.models import Outlet
+from minga.newsroom import people
+from minga.newsroom.models import Outlet, Role
 
 
 def migrate() -> None:
@@ -46,14 +46,9 @@ def ensure_identity(outlet_name: str = "minga") -> Identity:
     return Identity(outlet.name, outlet.pubkey, node.pubkey, created)
 
 
-def create_admin(username: str, password: str, email: str = "") -> str:
-    """A Django superuser with a custodial key on the roster as admin; returns the pubkey."""
-    user_model = get_user_model()
-    if user_model.objects.filter(username=username).exists():
+def create_admin(username: str, password: str) -> str:
+    """The first admin: a superuser with a custodial key, on the roster as admin."""
+    if get_user_model().objects.filter(username=username).exists():
         raise Conflict(f"there is already a user called {username!r}")
-    key = SecretKey.generate()
-    with transaction.atomic():
-        user_model.objects.create_superuser(username=username, email=email, password=password)
-        custody.keep(key, username, Purpose.PERSON)
-    membership.add(key.pubkey, "admin")
-    return key.pubkey
+    person = people.create_person(username, password, username, Role.ADMIN)
+    return str(person.pubkey)

@@ -28,15 +28,20 @@ class Hub:
     def remove(self, connection: Connection) -> None:
         self.connections.discard(connection)
 
-    def publish(self, events: list[Event]) -> None:
-        """Deliver ``events`` (on the event loop's thread)."""
+    def publish(self, events: list[Event], private: frozenset[str]) -> None:
+        """Deliver stored ``events`` (on the event loop's thread); ``private``
+        holds the ids the store keeps private (private kinds, embargo)."""
         if not self.connections:
             return
-        items = [(e, e.to_json(), self.visibility.is_private(e)) for e in events]
+        items = [(e, e.to_json(), e.id in private) for e in events]
         for connection in list(self.connections):
             connection.deliver(items)
 
-    def publish_threadsafe(self, events: list[Event]) -> None:
-        """Deliver ``events`` from any thread (the store writer calls this)."""
+    def publish_ephemeral(self, events: list[Event]) -> None:
+        private = frozenset(e.id for e in events if self.visibility.is_private(e))
+        self.publish(events, private)
+
+    def publish_threadsafe(self, events: list[Event], private: frozenset[str]) -> None:
+        """Deliver ``events`` from any thread (the store calls this after a commit)."""
         if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.publish, events)
+            self.loop.call_soon_threadsafe(self.publish, events, private)

@@ -17,6 +17,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -47,7 +48,8 @@ class Outcome:
         return self.ok and self.message.startswith("duplicate:")
 
 
-StoredListener = Callable[[list[Event]], None]
+# Called with the newly stored events and the ids of those stored private.
+StoredListener = Callable[[list[Event], frozenset[str]], None]
 _listeners: list[StoredListener] = []
 
 
@@ -189,7 +191,10 @@ def _store_with_retry(events: list[Event], visibility: Visibility) -> list[Outco
     for attempt in range(_RETRIES):
         try:
             with transaction.atomic():
-                outcomes, stored = _store_batch(events, visibility)
+                outcomes, stored, private = _store_batch(events, visibility)
+                if stored:
+                    # After the outermost commit: never announce what may roll back.
+                    transaction.on_commit(lambda: _notify(stored, private))
         except IntegrityError:
             # Another writer stored one of these ids, or a newer version, first
             # (PostgreSQL); the retry sees its committed rows.
@@ -200,17 +205,21 @@ def _store_with_retry(events: list[Event], visibility: Visibility) -> list[Outco
                 time.sleep(0.05 * (attempt + 1))
                 continue
             raise StoreError(f"the store could not write: {exc}") from exc
-        if stored:
-            for listener in list(_listeners):
-                try:
-                    listener(stored)
-                except Exception:  # a listener must not undo a commit
-                    log.exception("store listener failed")
         return outcomes
     raise StoreError("the store could not write this batch (too many concurrent writers)")
 
 
-def _store_batch(events: list[Event], visibility: Visibility) -> tuple[list[Outcome], list[Event]]:
+def _notify(stored: list[Event], private: frozenset[str]) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(stored, private)
+        except Exception:  # a listener must not undo a commit
+            log.exception("store listener failed")
+
+
+def _store_batch(
+    events: list[Event], visibility: Visibility
+) -> tuple[list[Outcome], list[Event], frozenset[str]]:
     cursor = connection.cursor()
     now = int(time.time())
 
@@ -263,7 +272,10 @@ def _store_batch(events: list[Event], visibility: Visibility) -> tuple[list[Outc
     # 3. Deletion requests already stored that name events of this batch.
     deleted_ids = _already_deleted(cursor, fresh)
 
-    # 4. Write: demote old heads first (one current version per address).
+    # 4. Embargoed kinds stay private until the outlet releases them.
+    embargoed = _embargoed(cursor, fresh, address_of, visibility)
+
+    # 5. Write: demote old heads first (one current version per address).
     for seq in demote:
         cursor.execute("UPDATE minga_event SET current = %s WHERE seq = %s", [False, seq])
     rows = [
@@ -275,7 +287,7 @@ def _store_batch(events: list[Event], visibility: Visibility) -> tuple[list[Outc
             address_of[e.id],
             address_of[e.id] is None or e.id in current_ids,
             e.id in deleted_ids,
-            visibility.is_private(e),
+            visibility.is_private(e) or e.id in embargoed,
             e.expiration,
             e.to_json(),
             now,
@@ -303,7 +315,24 @@ def _store_batch(events: list[Event], visibility: Visibility) -> tuple[list[Outc
             outcomes.append(Outcome(e.id, True, "", stored=True))
         else:
             outcomes.append(Outcome(e.id, True, "duplicate: already have this event"))
-    return outcomes, fresh
+    private = frozenset(row[0] for row in rows if row[7])
+    return outcomes, fresh, private
+
+
+def _embargoed(
+    cursor: Any, fresh: list[Event], address_of: dict[str, str | None], visibility: Visibility
+) -> set[str]:
+    """Ids of batch events of an embargoed kind whose address (or id) is not released."""
+    held = {e.id: address_of[e.id] or e.id for e in fresh if e.kind in visibility.embargo_kinds}
+    if not held:
+        return set()
+    released: set[str] = set()
+    keys = list(dict.fromkeys(held.values()))
+    for part in _chunks(keys):
+        where, params = _in("key", part)
+        cursor.execute(f"SELECT key FROM minga_release WHERE {where}", params)
+        released.update(row[0] for row in cursor.fetchall())
+    return {event_id for event_id, key in held.items() if key not in released}
 
 
 def _already_deleted(cursor: object, fresh: list[Event]) -> set[str]:

@@ -79,3 +79,16 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.name}={self.value[:20]}"
+
+
+class Release(models.Model):
+    """An address (``kind:pubkey:d``) or event id released from the embargo."""
+
+    key = models.TextField(primary_key=True)
+    released_at = models.BigIntegerField()
+
+    class Meta:
+        db_table = "minga_release"
+
+    def __str__(self) -> str:
+        return self.key
