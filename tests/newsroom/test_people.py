@@ -43,7 +43,9 @@ def test_invitation_with_own_key_needs_its_signature(admin):
     wrong = sdk.event(keys, people.PROOF_KIND, "otra cosa")
     with pytest.raises(InvalidInput, match="not the one this invitation asked for"):
         people.accept(token, "teo", PASSWORD, "nip07", wrong)
-    old = sdk.event(keys, people.PROOF_KIND, people.proof_challenge(token), created_at=int(time.time()) - 3600)
+    old = sdk.event(
+        keys, people.PROOF_KIND, people.proof_challenge(token), created_at=int(time.time()) - 3600
+    )
     with pytest.raises(InvalidInput, match="too old"):
         people.accept(token, "teo", PASSWORD, "nip07", old)
     forged = sdk.event(keys, people.PROOF_KIND, people.proof_challenge(token))

@@ -114,13 +114,19 @@ def test_edit_then_correction_keep_every_version(desk):
     workflow.publish(key, editor)
     with pytest.raises(InvalidInput, match="public note"):
         workflow.revise(key, editor, content="Cuatro mil")
-    corrected = workflow.revise(key, editor, content="Cuatro mil personas", correction="Cifra actualizada")
+    corrected = workflow.revise(
+        key, editor, content="Cuatro mil personas", correction="Cifra actualizada"
+    )
     assert corrected.created_at > edited.created_at
     assert ["correction", "Cifra actualizada"] in corrected.tags
     assert corrected.id in public_ids()  # a correction of a published dispatch is public
     from minga.store.query import versions
 
-    assert [e.content for e in versions(key)] == ["Cuatro mil personas", "Tres mil personas", "Dos mil personas"]
+    assert [e.content for e in versions(key)] == [
+        "Cuatro mil personas",
+        "Tres mil personas",
+        "Dos mil personas",
+    ]
     assert Story.objects.get(key=key).number == 0
     actions = list(AuditEntry.objects.filter(target=key).values_list("action", flat=True))
     assert actions == ["correct", "publish", "edit"]
@@ -144,7 +150,11 @@ def test_retraction_is_public_and_keeps_the_record(desk):
     assert deletion.id in visible  # the retraction note is public
     assert latest(key) is not None  # and the record keeps everything
     story = Story.objects.get(key=key)
-    assert (story.state, story.note, story.number) == (State.RETRACTED, "La fuente no pudo confirmarse", 0)
+    assert (story.state, story.note, story.number) == (
+        State.RETRACTED,
+        "La fuente no pudo confirmarse",
+        0,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -153,7 +163,9 @@ def test_media_records_are_released_with_their_dispatch(desk):
     sha = "ab" * 32
     media = sign_as(reporter, 1063, "foto", [["x", sha], ["m", "image/jpeg"]])
     ingest([media])
-    event = sign_as(reporter, 30023, "con foto", [["d", "m1"], ["imeta", f"url http://x/{sha}.jpg", f"x {sha}"]])
+    event = sign_as(
+        reporter, 30023, "con foto", [["d", "m1"], ["imeta", f"url http://x/{sha}.jpg", f"x {sha}"]]
+    )
     ingest([event])
     assert media.id not in public_ids()
     workflow.publish(event.address, editor)

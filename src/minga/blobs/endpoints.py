@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from minga.blobs import service
 from minga.blobs.auth import authorize
 from minga.blobs.storage import SHA256
-from minga.exceptions import Forbidden, InvalidBlob, MingaError, NotFound, TooLarge
+from minga.exceptions import Forbidden, InvalidBlob, MingaError, NotFound, TooLarge, Unauthorized
 
 if TYPE_CHECKING:
     from minga.node.runtime import Node
@@ -74,6 +74,19 @@ def handlers(node: Node) -> dict[str, Handler]:
         )
         return pubkey
 
+    async def may_read_private(request: Request, sha: str) -> None:
+        """Originals: members only, by BUD-11 ``get`` token or signed-in session."""
+        if request.headers.get("authorization"):
+            pubkey = auth(request, "get", sha, require_x=False)
+            if node.policy.role(pubkey) is None:
+                raise Forbidden("this blob is kept for members of the outlet")
+            return
+        from minga.web.session import person_for_cookies
+
+        person = await node.call(person_for_cookies, dict(request.cookies))
+        if person is None:
+            raise Unauthorized("this blob is kept for members of the outlet: sign in")
+
     def may_store(pubkey: str) -> None:
         if not config.open_writes and node.policy.role(pubkey) is None:
             raise Forbidden("only members of the outlet may store blobs here")
@@ -91,6 +104,8 @@ def handlers(node: Node) -> dict[str, Handler]:
         path = node.blobs.path(sha)
         if descriptor is None or not path.is_file():
             raise NotFound("no blob with this hash here")
+        if descriptor.private:
+            await may_read_private(request, sha)
         headers = {**CORS, **SAFE, "Cache-Control": "public, max-age=31536000, immutable"}
         if request.method == "HEAD":
             headers.update(

@@ -10,6 +10,8 @@ class Blob(models.Model):
     size = models.BigIntegerField()
     type = models.CharField(max_length=255, default="application/octet-stream")
     uploaded = models.BigIntegerField()
+    # Originals of photos and videos: served only to members (never published).
+    private = models.BooleanField(default=False)
 
     class Meta:
         db_table = "minga_blob"
@@ -34,3 +36,21 @@ class BlobOwner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pubkey[:12]}… owns {self.blob_id}"
+
+
+class Upload(models.Model):
+    """A resumable upload (tus 1.0) in progress; its bytes are in <data_dir>/uploads/<id>."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    owner = models.CharField(max_length=64)
+    length = models.BigIntegerField()
+    metadata = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "minga_upload"
+
+    def __str__(self) -> str:
+        return f"upload {self.id} ({self.length} bytes)"

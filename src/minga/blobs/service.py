@@ -34,6 +34,7 @@ class Descriptor:
     size: int
     type: str
     uploaded: int
+    private: bool = False
 
     def as_json(self, base_url: str) -> dict[str, Any]:
         return {
@@ -46,16 +47,24 @@ class Descriptor:
 
 
 def _descriptor(blob: Blob) -> Descriptor:
-    return Descriptor(blob.sha256, blob.size, blob.type, blob.uploaded)
+    return Descriptor(blob.sha256, blob.size, blob.type, blob.uploaded, blob.private)
 
 
-def record(sha256: str, size: int, mime: str, owner: str) -> Descriptor:
-    """Record that ``owner`` uploaded this (already stored) blob."""
+def record(sha256: str, size: int, mime: str, owner: str, private: bool = False) -> Descriptor:
+    """Record that ``owner`` uploaded this (already stored) blob.
+
+    A blob first recorded as private stays private until recorded public (the
+    same bytes published on purpose, e.g. an unedited photo without metadata).
+    """
     now = int(time.time())
     with transaction.atomic():
-        blob, _ = Blob.objects.get_or_create(
-            sha256=sha256, defaults={"size": size, "type": clean_type(mime), "uploaded": now}
+        blob, created = Blob.objects.get_or_create(
+            sha256=sha256,
+            defaults={"size": size, "type": clean_type(mime), "uploaded": now, "private": private},
         )
+        if not created and blob.private and not private:
+            blob.private = False
+            blob.save(update_fields=["private"])
         BlobOwner.objects.get_or_create(blob=blob, pubkey=owner, defaults={"uploaded": now})
     return _descriptor(blob)
 

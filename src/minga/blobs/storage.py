@@ -95,6 +95,26 @@ class BlobStore:
         w.write(data)
         return w.commit()
 
+    def adopt(self, path: Path) -> tuple[str, bool]:
+        """Move a finished file into the store under its hash; returns (sha256, new).
+
+        ``path`` must be on the same file system as the store (uploads are).
+        """
+        h = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                h.update(chunk)
+            os.fsync(handle.fileno())
+        sha = h.hexdigest()
+        final = self.path(sha)
+        if final.exists():
+            path.unlink(missing_ok=True)
+            return sha, False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, final)
+        _fsync_dir(final.parent)
+        return sha, True
+
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
 

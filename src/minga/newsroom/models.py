@@ -29,20 +29,30 @@ class Outlet(models.Model):
         return outlet
 
 
-class Role(models.TextChoices):
-    ADMIN = "admin", _("Admin")
-    EDITOR = "editor", _("Editor")
-    REPORTER = "reporter", _("Reporter")
-    CONTRIBUTOR = "contributor", _("Contributor")
+class Role:
+    ADMIN = "admin"
+    EDITOR = "editor"
+    REPORTER = "reporter"
+    CONTRIBUTOR = "contributor"
+    values = (ADMIN, EDITOR, REPORTER, CONTRIBUTOR)
+    choices = [
+        (ADMIN, _("Admin")),
+        (EDITOR, _("Editor")),
+        (REPORTER, _("Reporter")),
+        (CONTRIBUTOR, _("Contributor")),
+    ]
 
 
 DESK_ROLES = (Role.ADMIN, Role.EDITOR)
 
 
-class Custody(models.TextChoices):
-    CUSTODIAL = "custodial", _("The node keeps my key")
-    NIP07 = "nip07", _("My browser extension (NIP-07)")
-    NIP46 = "nip46", _("My remote signer (NIP-46)")
+class Custody:
+    CUSTODIAL = "custodial"
+    NIP07 = "nip07"
+    choices = [
+        (CUSTODIAL, _("The node keeps my key")),
+        (NIP07, _("My browser extension (NIP-07)")),
+    ]
 
 
 class Person(models.Model):
@@ -106,13 +116,25 @@ class LoginFailure(models.Model):
         return self.key
 
 
-class State(models.TextChoices):
-    FILED = "filed", _("Filed")
-    REVIEW = "review", _("In review")
-    APPROVED = "approved", _("Approved")
-    PUBLISHED = "published", _("Published")
-    RETURNED = "returned", _("Sent back")
-    RETRACTED = "retracted", _("Retracted")
+class State:
+    FILED = "filed"
+    REVIEW = "review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    RETURNED = "returned"
+    RETRACTED = "retracted"
+    choices = [
+        (FILED, _("Filed")),
+        (REVIEW, _("In review")),
+        (APPROVED, _("Approved")),
+        (PUBLISHED, _("Published")),
+        (RETURNED, _("Sent back")),
+        (RETRACTED, _("Retracted")),
+    ]
+
+    @classmethod
+    def label(cls, value: str) -> str:
+        return str(dict(cls.choices).get(value, value))
 
 
 class Story(models.Model):

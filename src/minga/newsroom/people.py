@@ -96,13 +96,13 @@ def accept(
         password_validation.validate_password(password, user_model(username=username))
     except ValidationError as exc:
         raise InvalidInput(" ".join(str(m) for m in exc.messages)) from exc
+    key: SecretKey | None = None
     if key_choice == Custody.CUSTODIAL:
-        key: SecretKey | None = SecretKey.generate()
+        key = SecretKey.generate()
         pubkey = key.pubkey
     elif key_choice == Custody.NIP07:
         if not proof:
             raise InvalidInput("sign the statement with your browser extension first")
-        key = None
         pubkey = check_proof(token, proof)
     else:
         raise InvalidInput("choose how your key is kept")
@@ -129,7 +129,9 @@ def accept(
             invitation.person = person
             invitation.save(update_fields=["used_at", "person"])
             membership.add(pubkey, invitation.role)
-            audit.record(user, "join", f"person:{person.pk}", role=invitation.role, custody=key_choice)
+            audit.record(
+                user, "join", f"person:{person.pk}", role=invitation.role, custody=key_choice
+            )
     except IntegrityError as exc:
         raise Conflict("that user name or key is already taken") from exc
     return person

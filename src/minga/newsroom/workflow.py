@@ -77,9 +77,7 @@ def _story(key: str, lock: bool = False) -> Story:
 def _move(story: Story, action: str) -> None:
     sources, target = TRANSITIONS[action]
     if story.state not in sources:
-        raise Conflict(
-            f"cannot {action} an item that is {State(story.state).label.lower()}"  # type: ignore[attr-defined]
-        )
+        raise Conflict(f"cannot {action} an item that is {State.label(story.state).lower()}")
     story.state = target
 
 
@@ -235,7 +233,9 @@ def revise(
         if correction.strip():
             tags.append([CORRECTION_TAG, correction.strip()])
         created = max(int(time.time()), event.created_at + 1)
-        version = sign_as(author, LONG_FORM, event.content if content is None else content, tags, created)
+        version = sign_as(
+            author, LONG_FORM, event.content if content is None else content, tags, created
+        )
         _store(version)
         if not published and story.state == State.RETURNED:
             story.state = State.FILED
@@ -265,7 +265,9 @@ def intake(events: list[Event], private: frozenset[str] = frozenset()) -> None:
     ]
     if new:
         Story.objects.bulk_create(new, ignore_conflicts=True)
-    refiled = [s.pk for k, s in existing.items() if s.state == State.RETURNED and keys[k].kind == LONG_FORM]
+    refiled = [
+        s.pk for k, s in existing.items() if s.state == State.RETURNED and keys[k].kind == LONG_FORM
+    ]
     if refiled:
         Story.objects.filter(pk__in=refiled).update(state=State.FILED)
 

@@ -20,6 +20,7 @@ def build(config: Config | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.routing import Route, WebSocketRoute
 
+    from minga.blobs import tus
     from minga.blobs.endpoints import BLOB_PATH, handlers
     from minga.node.runtime import Node
     from minga.relay.endpoint import routes
@@ -27,6 +28,7 @@ def build(config: Config | None = None) -> Any:
     node = Node(config or settings.MINGA)
     relay_http, relay_ws = routes(node)
     blob = handlers(node)
+    uploads = tus.handlers(node, node.media.finished)
     methods = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]
     protocol = Starlette(
         routes=[
@@ -34,6 +36,12 @@ def build(config: Config | None = None) -> Any:
             WebSocketRoute("/relay", relay_ws),
             Route("/upload", blob["upload"], methods=["PUT", "HEAD", "OPTIONS"]),
             Route("/list/{pubkey}", blob["list"], methods=["GET", "OPTIONS"]),
+            Route("/tus/", uploads["collection"], methods=["POST", "OPTIONS"]),
+            Route(
+                "/tus/{upload_id}",
+                uploads["resource"],
+                methods=["HEAD", "PATCH", "DELETE", "OPTIONS"],
+            ),
             Route("/{name:path}", blob["blob"], methods=methods),
         ],
         lifespan=node.lifespan,
@@ -46,7 +54,7 @@ def build(config: Config | None = None) -> Any:
         if (
             kind != "http"
             or path in ("/relay", "/upload")
-            or path.startswith("/list/")
+            or path.startswith(("/list/", "/tus/"))
             or BLOB_PATH.fullmatch(path)
         ):
             await protocol(scope, receive, send)

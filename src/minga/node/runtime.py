@@ -12,10 +12,12 @@ from typing import Any, TypeVar
 
 from django.db import close_old_connections, connection
 
+from minga.blobs import tus
 from minga.blobs.storage import BlobStore
 from minga.config import Config
 from minga.events.event import Event
 from minga.events.validate import Limits
+from minga.media.worker import MediaWorker
 from minga.newsroom.policy import Policy
 from minga.relay.hub import Hub
 from minga.relay.writer import IngestWriter
@@ -52,7 +54,9 @@ class Node:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.limits = limits_from(config)
-        self.visibility = Visibility(frozenset(config.private_kinds), frozenset(config.embargo_kinds))
+        self.visibility = Visibility(
+            frozenset(config.private_kinds), frozenset(config.embargo_kinds)
+        )
         self.blobs = BlobStore(config.data_path / "blobs")
         self.hub = Hub(self.visibility, config.max_connections)
         self.readers = ThreadPoolExecutor(4, thread_name_prefix="store-reader")
@@ -60,6 +64,8 @@ class Node:
         self.node_pubkey: str | None = None
         self.policy = Policy(None, None, open_writes=config.open_writes)
         self.writer: IngestWriter
+        self.uploads = config.data_path / "uploads"
+        self.media = MediaWorker(self.blobs, self.uploads)
 
     def read(self, func: Callable[[], T]) -> T:
         """Run store work on a reader thread with a healthy connection."""
@@ -104,7 +110,12 @@ class Node:
         self.hub.loop = loop
         removed = await loop.run_in_executor(None, self.blobs.clean_tmp)
         if removed:
-            log.info("removed %d partial uploads left by an earlier stop", removed)
+            log.info("removed %d partial blob writes left by an earlier stop", removed)
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        expired = await self.call(tus.sweep, self.uploads)
+        if expired:
+            log.info("removed %d expired resumable uploads", expired)
+        await self.call(self.media.start)
         self.outlet, self.node_pubkey = await loop.run_in_executor(self.readers, _identity)
         self.policy = Policy(self.outlet, self.node_pubkey, open_writes=self.config.open_writes)
         await self.call(self.policy.refresh)
@@ -120,6 +131,7 @@ class Node:
         finally:
             refresher.cancel()
             store_ingest.remove_listener(self._stored)
+            await loop.run_in_executor(None, self.media.stop)
             await self.writer.stop()
             await loop.run_in_executor(None, self._close_reader_connections)
             self.readers.shutdown(wait=True)

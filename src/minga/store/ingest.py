@@ -17,9 +17,10 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
@@ -194,7 +195,7 @@ def _store_with_retry(events: list[Event], visibility: Visibility) -> list[Outco
                 outcomes, stored, private = _store_batch(events, visibility)
                 if stored:
                     # After the outermost commit: never announce what may roll back.
-                    transaction.on_commit(lambda: _notify(stored, private))
+                    transaction.on_commit(partial(_notify, stored, private))
         except IntegrityError:
             # Another writer stored one of these ids, or a newer version, first
             # (PostgreSQL); the retry sees its committed rows.

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "minga.store",
     "minga.keys",
     "minga.blobs",
+    "minga.media",
     "minga.newsroom",
     "minga.web",
 ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0001_initial'),
+        ("store", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('key', models.TextField(primary_key=True, serialize=False)),
-                ('released_at', models.BigIntegerField()),
+                ("key", models.TextField(primary_key=True, serialize=False)),
+                ("released_at", models.BigIntegerField()),
             ],
             options={
-                'db_table': 'minga_release',
+                "db_table": "minga_release",
             },
         ),
     ]

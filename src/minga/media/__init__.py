@@ -1,0 +1,1 @@
+"""Media safety: metadata stripped, faces blurred on request, originals kept private."""
