@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test check lint format messages bench clean
+.PHONY: demo test check lint format messages bench clean assets
+VENDOR := src/minga/web/static/vendor/VERSIONS.json
 
 $(BIN)/minga: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +19,23 @@ $(VENV)/.test-deps: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
+## Front-end libraries from npm (pinned in package-lock.json), served by the node.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(VENDOR): node_modules/.package-lock.json scripts/vendor_assets.py
+	$(PYTHON) scripts/vendor_assets.py
+
+assets: $(VENDOR)
+
 ## make demo: set up and start a demo node (SQLite and ./demo-data, nothing else).
-demo: $(BIN)/minga
+demo: $(BIN)/minga $(VENDOR)
 	MINGA_DATA_DIR=$${MINGA_DATA_DIR:-demo-data} $(BIN)/minga demo --port $(PORT)
 
 ## make test: set up and run the whole suite on SQLite, then on PostgreSQL when
 ## MINGA_TEST_DATABASE_URL is set (e.g. postgresql://postgres@127.0.0.1:5432/test).
-test: $(VENV)/.test-deps check
+test: $(VENV)/.test-deps $(VENDOR) check
 	env -u MINGA_TEST_DATABASE_URL $(BIN)/python -m pytest -q
 	@if [ -n "$$MINGA_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$MINGA_TEST_DATABASE_URL)"; \
@@ -57,4 +68,4 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo-data bench/out .hypothesis .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules demo-data bench/out .hypothesis .pytest_cache .mypy_cache .ruff_cache src/minga/web/static/vendor

@@ -41,6 +41,15 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """The hashed static files the pages link to, collected once for the run."""
+    from minga.node.setup import collect_static
+
+    with django_db_blocker.unblock():
+        collect_static()
+
+
 @pytest.fixture
 def make_key():
     return SecretKey.generate
@@ -285,3 +294,18 @@ def node_process(tmp_path) -> Iterator[NodeProcess]:
 def run(coro: Any) -> Any:
     """Run a coroutine from a synchronous test (nostr-sdk is async)."""
     return asyncio.run(coro)
+
+
+def session_cookies(user: Any) -> dict[str, str]:
+    """Cookies of a signed-in browser session for ``user`` (session and CSRF)."""
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {
+        django_settings.SESSION_COOKIE_NAME: client.cookies[
+            django_settings.SESSION_COOKIE_NAME
+        ].value,
+        "csrftoken": "t" * 32,
+    }

@@ -28,6 +28,7 @@ from minga.keys import custody
 from minga.keys.models import Purpose
 from minga.newsroom import audit
 from minga.newsroom.models import Counter, Person, State, Story
+from minga.newsroom.signals import story_changed
 from minga.newsroom.signing import sign_as
 from minga.store.ingest import ingest
 from minga.store.query import get, latest, query
@@ -130,6 +131,11 @@ def media_ids(event: Event) -> list[str]:
     return [row.id for row in rows]
 
 
+def _changed(key: str) -> None:
+    """Tell live views (the desk) once the transaction holding the change commits."""
+    transaction.on_commit(lambda: story_changed.send(sender=None, key=key))
+
+
 def transition(key: str, action: str, actor: Any, note: str = "") -> Story:
     """review, approve or return (send back with a note)."""
     if action not in ("review", "approve", "return"):
@@ -142,6 +148,7 @@ def transition(key: str, action: str, actor: Any, note: str = "") -> Story:
         story.note = note.strip() if action == "return" else story.note
         story.save()
         audit.record(actor, action, key, note=note.strip())
+        _changed(key)
     return story
 
 
@@ -177,6 +184,7 @@ def publish(key: str, actor: Any) -> Publication:
         story.note = ""
         story.save()
         audit.record(actor, "publish", key, number=number, version=event.id, repost=repost.id)
+        _changed(key)
     return Publication(story, repost, number)
 
 
@@ -199,6 +207,7 @@ def retract(key: str, actor: Any, note: str) -> Event:
         story.note = note.strip()
         story.save()
         audit.record(actor, "retract", key, note=note.strip(), deletion=deletion.id)
+        _changed(key)
     return deletion
 
 
@@ -248,6 +257,7 @@ def revise(
             version=version.id,
             note=correction.strip(),
         )
+        _changed(key)
     return version
 
 

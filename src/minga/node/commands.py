@@ -58,11 +58,12 @@ def serve(host: str | None, port: int | None) -> None:
             os.environ[f"MINGA_{key.upper()}"] = str(value)
     cfg = setup_django()
     from minga.node.server import run
-    from minga.node.setup import ensure_identity, migrate
+    from minga.node.setup import collect_static, ensure_identity, migrate
 
     cfg.data_path.mkdir(parents=True, exist_ok=True)
     migrate()
     ensure_identity()
+    collect_static()
     click.echo(f"minga node at {cfg.base_url}  relay {cfg.relay_url}")
     run(cfg)
 
@@ -83,13 +84,16 @@ def demo(port: int, host: str, no_serve: bool) -> None:
     cfg = setup_django()
     from minga.node.demo import DEMO_PASSWORD, populate
     from minga.node.server import run
+    from minga.node.setup import collect_static
 
     cfg.data_path.mkdir(parents=True, exist_ok=True)
     summary = populate()
+    collect_static()
     lines = [
         f"demo outlet  {summary.outlet_name}  (data in {cfg.data_path})",
         f"web          {cfg.base_url}/",
-        f"admin        {cfg.base_url}/admin/   user: {summary.admin}  password: {DEMO_PASSWORD}",
+        f"sign in      {cfg.base_url}/login/   admin: {summary.admin} · editor: lucia ·"
+        f" reporters: rosa, teodoro — password for all: {DEMO_PASSWORD}",
         f"relay        {cfg.relay_url}",
         f"blobs        {cfg.base_url}/<sha256>  (Blossom: PUT {cfg.base_url}/upload)",
         f"events       {summary.events} signed events from {len(summary.reporters)} reporters",

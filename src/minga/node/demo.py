@@ -14,9 +14,9 @@ from minga.events.event import Event
 from minga.events.kinds import DELETION, LONG_FORM, NOTE
 from minga.events.signing import SecretKey, sign_event
 from minga.keys import custody
-from minga.keys.models import Purpose
 from minga.keys.nip19 import npub_encode, nsec_encode
-from minga.newsroom import membership
+from minga.newsroom import people, workflow
+from minga.newsroom.models import Person
 from minga.node.setup import create_admin, ensure_identity, migrate
 from minga.store.ingest import ingest
 from minga.store.query import count
@@ -26,9 +26,9 @@ ADMIN = "editora"
 DEMO_PASSWORD = "minga-demo-2026"  # noqa: S105 - a demo on loopback, printed on purpose
 
 REPORTERS = (
-    ("Rosa Quispe", "reporter"),
-    ("Teodoro Mamani", "reporter"),
-    ("Lucía Ferrer", "editor"),
+    ("rosa", "Rosa Quispe", "reporter"),
+    ("teodoro", "Teodoro Mamani", "reporter"),
+    ("lucia", "Lucía Ferrer", "editor"),
 )
 
 HOUR = 3600
@@ -170,36 +170,29 @@ def populate() -> Summary:
     """Create the demo outlet once; later runs reuse it."""
     migrate()
     identity = ensure_identity(OUTLET_NAME)
-    people: list[tuple[str, SecretKey]] = []
-    kept = {k.label: k for k in custody.listing() if k.purpose == Purpose.PERSON}
-    for name, role in REPORTERS:
-        if name in kept:
-            people.append((name, custody.load(kept[name].pubkey)))
-            continue
-        key = SecretKey.generate()
-        custody.keep(key, name, Purpose.PERSON)
-        membership.add(key.pubkey, role)
-        people.append((name, key))
+    people_keys: list[tuple[str, str, SecretKey]] = []
+    for username, name, role in REPORTERS:
+        person = Person.objects.filter(user__username=username).first()
+        if person is None:
+            person = people.create_person(username, DEMO_PASSWORD, name, role)
+        people_keys.append((username, name, custody.load(person.pubkey)))
+    keys = [key for _, _, key in people_keys]
     if not get_user_model().objects.filter(username=ADMIN).exists():
         create_admin(ADMIN, DEMO_PASSWORD)
     if count() < 10:
         now = int(time.time())
         events: list[Event] = []
         for item in DISPATCHES:
-            events.append(_dispatch(people[item[0]][1], now, item))
+            events.append(_dispatch(keys[item[0]], now, item))
         who, hours, corrected = CORRECTION
-        events.append(_dispatch(people[who][1], now, DISPATCHES[0], corrected, hours))
+        events.append(_dispatch(keys[who], now, DISPATCHES[0], corrected, hours))
         for who, ago, text in NOTES:
-            events.append(sign_event(people[who][1], NOTE, text, [], now - int(ago * HOUR)))
+            events.append(sign_event(keys[who], NOTE, text, [], now - int(ago * HOUR)))
         mistaken = sign_event(
-            people[1][1],
-            NOTE,
-            "Reportan un herido en el km 12 (sin confirmar).",
-            [],
-            now - 25 * HOUR,
+            keys[1], NOTE, "Reportan un herido en el km 12 (sin confirmar).", [], now - 25 * HOUR
         )
         retraction = sign_event(
-            people[1][1],
+            keys[1],
             DELETION,
             "No se confirmó: el herido era de otro bloqueo, en Ilave.",
             [["e", mistaken.id], ["k", str(NOTE)]],
@@ -209,5 +202,12 @@ def populate() -> Summary:
         for outcome in ingest(events):
             if not outcome.ok:
                 raise RuntimeError(f"demo event refused: {outcome.message}")
-    reporters = [(name, npub_encode(key.pubkey), nsec_encode(key.hex())) for name, key in people]
+        # The desk has published the older dispatches; the last two wait for it.
+        editor = get_user_model().objects.get(username=ADMIN)
+        for item in sorted(DISPATCHES[:4], key=lambda d: -d[1]):
+            workflow.publish(f"{LONG_FORM}:{keys[item[0]].pubkey}:{item[2]}", editor)
+    reporters = [
+        (f"{name} ({username})", npub_encode(key.pubkey), nsec_encode(key.hex()))
+        for username, name, key in people_keys
+    ]
     return Summary(identity.outlet_name, ADMIN, reporters, count())

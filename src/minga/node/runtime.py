@@ -19,6 +19,7 @@ from minga.events.event import Event
 from minga.events.validate import Limits
 from minga.media.worker import MediaWorker
 from minga.newsroom.policy import Policy
+from minga.newsroom.signals import story_changed
 from minga.relay.hub import Hub
 from minga.relay.writer import IngestWriter
 from minga.store import ingest as store_ingest
@@ -26,6 +27,7 @@ from minga.store.visibility import Visibility
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+CURRENT: Node | None = None  # the node this process serves (set while it runs)
 ROSTER_REFRESH_SECONDS = 5.0
 
 
@@ -95,6 +97,9 @@ class Node:
         self.policy.on_stored(events)
         self.hub.publish_threadsafe(events, private)
 
+    def _story_changed(self, sender: Any, key: str, **kwargs: Any) -> None:
+        self.hub.story_changed_threadsafe(key)
+
     async def _refresh_roster(self) -> None:
         # Another process (e.g. `minga roster revoke`) may change the roster.
         while True:
@@ -125,11 +130,16 @@ class Node:
         )
         self.writer.start()
         store_ingest.add_listener(self._stored)
+        story_changed.connect(self._story_changed)
+        global CURRENT
+        CURRENT = self
         log.info("relay at %s", self.config.relay_url)
         try:
             yield
         finally:
             refresher.cancel()
+            CURRENT = None
+            story_changed.disconnect(self._story_changed)
             store_ingest.remove_listener(self._stored)
             await loop.run_in_executor(None, self.media.stop)
             await self.writer.stop()

@@ -20,6 +20,11 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
+def collect_static() -> None:
+    """Hashed, pre-compressed copies of the static files for WhiteNoise to serve."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
 @dataclass(frozen=True)
 class Identity:
     outlet_name: str

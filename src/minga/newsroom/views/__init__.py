@@ -1,0 +1,1 @@
+"""Pages of the newsroom: sign-in, the reporter's app, the desk, people."""
