@@ -18,6 +18,9 @@ os.environ["MINGA_DATA_DIR"] = _DATA
 os.environ.pop("MINGA_CONFIG", None)
 os.environ["MINGA_VAULT_KEY"] = "11" * 32
 os.environ["MINGA_LOG_LEVEL"] = "warning"
+# Messages raised outside a request follow the default language: English here,
+# so tests read them; pages are tested in Spanish and English explicitly.
+os.environ["MINGA_LANGUAGE"] = "en"
 if os.environ.get("MINGA_TEST_DATABASE_URL"):
     os.environ["MINGA_DATABASE_URL"] = os.environ["MINGA_TEST_DATABASE_URL"]
 else:

@@ -19,6 +19,9 @@ def setup_django() -> Any:
     from django.conf import settings
 
     django.setup()
+    from django.utils import translation
+
+    translation.activate("en")  # the command line speaks English; pages follow the reader
     return settings.MINGA
 
 

@@ -20,7 +20,11 @@ def filed(newsroom):
     draft = sign_event(
         reporter, 30024, "borrador secreto", [["d", "x"], ["title", "Borrador secreto"]]
     )
-    ingest([dispatch, draft])
+    unpublished = sign_event(reporter, 30023, "aún no", [["d", "d2"], ["title", "Sin publicar"]])
+    ingest([dispatch, draft, unpublished])
+    from minga.newsroom import workflow
+
+    workflow.publish(dispatch.address, None)
     return dispatch
 
 
@@ -33,6 +37,8 @@ def test_home_lists_public_events_in_spanish(client, filed):
     assert "Despacho" in text
     assert "#paro" in text
     assert "Borrador secreto" not in text  # drafts are private
+    assert "Sin publicar" not in text  # filed, not yet published by the desk
+    assert "Sin publicar" not in text  # filed, not yet published by the desk
     assert "<script>alert(1)</script>" not in text  # escaped
     assert "UTC" in text
 

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from minga.exceptions import InvalidBlob, TooLarge
@@ -47,14 +48,21 @@ def load(path: Path) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
-                    raise TooLarge(f"photos here are at most {MAX_PIXELS // 1_000_000} megapixels")
+                    raise TooLarge(
+                        _("photos here are at most %(count)d megapixels")
+                        % {"count": MAX_PIXELS // 1_000_000}
+                    )
                 opened.load()
                 upright = ImageOps.exif_transpose(opened)
                 return upright if upright is not None else opened.copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise TooLarge(f"photos here are at most {MAX_PIXELS // 1_000_000} megapixels") from exc
+        raise TooLarge(
+            _("photos here are at most %(count)d megapixels") % {"count": MAX_PIXELS // 1_000_000}
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidBlob(f"this photo is damaged or not a photo ({str(exc)[:80]})") from exc
+        raise InvalidBlob(
+            _("this photo is damaged or not a photo (%(detail)s)") % {"detail": str(exc)[:80]}
+        ) from exc
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from minga.blobs import service
 from minga.blobs.storage import BlobStore
@@ -203,7 +204,9 @@ def process(media_id: str, upload: Path, blobs: BlobStore) -> Media:
             record = sign_as(person, FILE_METADATA, media.caption, tags)
             answer = ingest([record])[0]
             if not answer.ok:
-                raise MingaError(f"the media record was refused: {answer.message}")
+                raise MingaError(
+                    _("the media record was refused: %(reason)s") % {"reason": answer.message}
+                )
             result["event"] = record.id
         else:
             result["template"] = {"kind": FILE_METADATA, "content": media.caption, "tags": tags}

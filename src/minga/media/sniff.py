@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 from minga.exceptions import InvalidBlob
 
 IMAGE = "image"
@@ -43,4 +45,4 @@ def sniff(path: Path) -> tuple[str, str]:
         return AUDIO, "audio/wav"
     if head[:2] in (b"\xff\xf1", b"\xff\xf9"):
         return AUDIO, "audio/aac"
-    raise InvalidBlob("this file is not a photo, video or audio file minga can publish")
+    raise InvalidBlob(_("this file is not a photo, video or audio file minga can publish"))

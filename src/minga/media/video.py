@@ -19,6 +19,7 @@ from typing import Any
 
 import av
 import av.error
+from django.utils.translation import gettext as _
 from PIL import Image
 
 from minga.exceptions import InvalidBlob, TooLarge
@@ -82,32 +83,43 @@ def probe(path: Path) -> Info:
     try:
         family = container.format.name
         if family not in CONTAINERS:
-            raise InvalidBlob(f"the container {family!r} is not accepted here")
+            raise InvalidBlob(_("the container %(name)s is not accepted here") % {"name": family})
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
-            raise InvalidBlob("this file has neither video nor audio")
+            raise InvalidBlob(_("this file has neither video nor audio"))
         vcodec = _codec(video) if video is not None else None
         acodec = _codec(audio) if audio is not None else None
         if vcodec is not None and vcodec not in VIDEO_CODECS:
-            raise InvalidBlob(f"the video codec {vcodec!r} is not accepted here")
+            raise InvalidBlob(
+                _("the video codec '%(name)s' is not accepted here") % {"name": vcodec}
+            )
         if acodec is not None and acodec not in AUDIO_CODECS:
-            raise InvalidBlob(f"the audio codec {acodec!r} is not accepted here")
+            raise InvalidBlob(
+                _("the audio codec '%(name)s' is not accepted here") % {"name": acodec}
+            )
         duration = float(container.duration or 0) / av.time_base
         if duration > MAX_SECONDS:
-            raise TooLarge(f"clips here are at most {MAX_SECONDS // 3600} hours long")
+            raise TooLarge(
+                _("clips here are at most %(hours)d hours long") % {"hours": MAX_SECONDS // 3600}
+            )
         width = height = rotation = 0
         if video is not None:
             width, height = video.codec_context.width, video.codec_context.height
             if max(width, height) > MAX_SIDE or min(width, height) <= 0:
-                raise InvalidBlob(f"a {width}x{height} video is not accepted here")
+                raise InvalidBlob(
+                    _("a %(width)dx%(height)d video is not accepted here")
+                    % {"width": width, "height": height}
+                )
         first = video if video is not None else audio
         try:
             frame = next(container.decode(first), None)
         except (av.error.FFmpegError, ValueError) as exc:
-            raise InvalidBlob(f"this file cannot be decoded ({str(exc)[:80]})") from exc
+            raise InvalidBlob(
+                _("this file cannot be decoded (%(detail)s)") % {"detail": str(exc)[:80]}
+            ) from exc
         if frame is None:
-            raise InvalidBlob("this file holds no frame that can be decoded")
+            raise InvalidBlob(_("this file holds no frame that can be decoded"))
         if video is not None:
             rotation = int(getattr(frame, "rotation", 0) or 0)
         return Info(family, width, height, duration, vcodec, acodec, rotation)
@@ -141,9 +153,11 @@ def _output(path: Path, muxer: str) -> Any:
 
 def strip(source: Path, target: Path, info: Info, progress: Progress | None = None) -> None:
     """Copy the first video and audio streams into a new container, without metadata."""
-    muxer, _, _ = target_format(info)
+    muxer = target_format(info)[0]
     if muxer == "mp4" and info.audio_codec is not None and info.audio_codec not in MP4_AUDIO:
-        raise InvalidBlob(f"{info.audio_codec} audio cannot be kept with this video")
+        raise InvalidBlob(
+            _("%(codec)s audio cannot be kept with this video") % {"codec": info.audio_codec}
+        )
     inp = _open(source)
     out = _output(target, muxer)
     try:
@@ -171,7 +185,9 @@ def strip(source: Path, target: Path, info: Info, progress: Progress | None = No
             packet.stream = mapping[packet.stream.index]
             out.mux(packet)
     except av.error.FFmpegError as exc:
-        raise InvalidBlob(f"this file could not be rewritten ({str(exc)[:80]})") from exc
+        raise InvalidBlob(
+            _("this file could not be rewritten (%(detail)s)") % {"detail": str(exc)[:80]}
+        ) from exc
     finally:
         out.close()
         inp.close()
@@ -180,7 +196,7 @@ def strip(source: Path, target: Path, info: Info, progress: Progress | None = No
 def blur(source: Path, target: Path, info: Info, progress: Progress | None = None) -> int:
     """Re-encode the video with every detected face blurred; returns frames with faces."""
     if not info.has_video:
-        raise InvalidBlob("there are no faces to blur in an audio file")
+        raise InvalidBlob(_("there are no faces to blur in an audio file"))
     inp = _open(source)
     out = _output(target, "mp4")
     with_faces = 0
@@ -199,7 +215,10 @@ def blur(source: Path, target: Path, info: Info, progress: Progress | None = Non
         if info.audio_codec is not None:
             audio = inp.streams.audio[0]
             if info.audio_codec not in MP4_AUDIO:
-                raise InvalidBlob(f"{info.audio_codec} audio cannot be kept with this video")
+                raise InvalidBlob(
+                    _("%(codec)s audio cannot be kept with this video")
+                    % {"codec": info.audio_codec}
+                )
             audio_copy = out.add_stream_from_template(audio)
             audio_copy.metadata.clear()
             streams.append(audio)
@@ -232,7 +251,9 @@ def blur(source: Path, target: Path, info: Info, progress: Progress | None = Non
         for encoded in encoder.encode(None):
             out.mux(encoded)
     except av.error.FFmpegError as exc:
-        raise InvalidBlob(f"this video could not be re-encoded ({str(exc)[:80]})") from exc
+        raise InvalidBlob(
+            _("this video could not be re-encoded (%(detail)s)") % {"detail": str(exc)[:80]}
+        ) from exc
     finally:
         out.close()
         inp.close()

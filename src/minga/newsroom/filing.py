@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from minga.events.event import Event
 from minga.events.kinds import LONG_FORM, NOTE
 from minga.exceptions import InvalidInput, TooLarge
@@ -44,10 +46,12 @@ class Filed:
 def _text(data: dict[str, Any], name: str, limit: int) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be text")
+        raise InvalidInput(_("%(field)s must be text") % {"field": name})
     value = value.strip()
     if len(value) > limit:
-        raise TooLarge(f"{name} is longer than {limit} characters")
+        raise TooLarge(
+            _("%(field)s is longer than %(limit)d characters") % {"field": name, "limit": limit}
+        )
     return value
 
 
@@ -56,16 +60,18 @@ def _hashtags(data: dict[str, Any]) -> list[str]:
     if isinstance(raw, str):
         raw = re.split(r"[\s,]+", raw)
     if not isinstance(raw, list) or len(raw) > MAX_TAGS:
-        raise InvalidInput(f"at most {MAX_TAGS} hashtags")
+        raise InvalidInput(_("at most %(count)d hashtags") % {"count": MAX_TAGS})
     tags = []
     for item in raw:
         if not isinstance(item, str):
-            raise InvalidInput("hashtags must be text")
+            raise InvalidInput(_("hashtags must be text"))
         word = item.strip().lstrip("#").lower()
         if not word:
             continue
         if not _HASHTAG.fullmatch(word):
-            raise InvalidInput(f"#{word[:20]} is not a hashtag (letters, digits and - only)")
+            raise InvalidInput(
+                _("#%(word)s is not a hashtag (letters, digits and - only)") % {"word": word[:20]}
+            )
         tags.append(word)
     return list(dict.fromkeys(tags))
 
@@ -79,7 +85,7 @@ def _filed_at(data: dict[str, Any]) -> int:
     now = int(time.time())
     value = data.get("filed_at", now)
     if type(value) is not int:
-        raise InvalidInput("filed_at must be a unix time in seconds")
+        raise InvalidInput(_("filed_at must be a unix time in seconds"))
     return min(now + CLOCK_SLACK, max(value, now - MAX_AGE))
 
 
@@ -90,15 +96,17 @@ def _media_tags(person: Person, data: dict[str, Any]) -> list[list[str]]:
         or len(ids) > MAX_MEDIA
         or not all(isinstance(i, str) for i in ids)
     ):
-        raise InvalidInput(f"media is a list of at most {MAX_MEDIA} upload ids")
+        raise InvalidInput(_("at most %(count)d files") % {"count": MAX_MEDIA})
     found = {m.id: m for m in Media.objects.filter(pk__in=ids, owner=person.pubkey)}
     tags = []
     for media_id in ids:
         media = found.get(media_id)
         if media is None:
-            raise InvalidInput("one of the files is not yours or does not exist")
+            raise InvalidInput(_("one of the files is not yours or does not exist"))
         if media.status != MediaStatus.READY:
-            raise InvalidInput(f"the file {media.filename or media_id} is not ready yet")
+            raise InvalidInput(
+                _("the file %(name)s is not ready yet") % {"name": media.filename or media_id}
+            )
         tags.append(list(media.result["imeta"]))
     return tags
 
@@ -108,14 +116,16 @@ def build(person: Person, data: dict[str, Any]) -> tuple[int, str, list[list[str
     kind_name = data.get("kind")
     client_id = data.get("client_id")
     if not isinstance(client_id, str):
-        raise InvalidInput("client_id is required")
+        raise InvalidInput(_("client_id is required"))
     try:
         client_id = str(uuid.UUID(client_id))
     except ValueError as exc:
-        raise InvalidInput("client_id must be a UUID") from exc
+        raise InvalidInput(_("client_id must be a UUID")) from exc
     language = _text(data, "language", 8).lower()
     if language and language not in LANGUAGES:
-        raise InvalidInput(f"language must be one of {', '.join(sorted(LANGUAGES))}")
+        raise InvalidInput(
+            _("language must be one of %(languages)s") % {"languages": ", ".join(sorted(LANGUAGES))}
+        )
     place = _text(data, "place", MAX_PLACE)
     hashtags = _hashtags(data)
     media = _media_tags(person, data)
@@ -126,9 +136,9 @@ def build(person: Person, data: dict[str, Any]) -> tuple[int, str, list[list[str
         title = _text(data, "title", MAX_TITLE)
         body = _text(data, "body", MAX_BODY)
         if not title:
-            raise InvalidInput("a dispatch needs a title")
+            raise InvalidInput(_("a dispatch needs a title"))
         if not body:
-            raise InvalidInput("a dispatch needs a text")
+            raise InvalidInput(_("a dispatch needs a text"))
         tags += [["d", client_id], ["title", title]]
         summary = " ".join(body.split())[:280]
         tags.append(["summary", summary])
@@ -137,10 +147,10 @@ def build(person: Person, data: dict[str, Any]) -> tuple[int, str, list[list[str
         kind = NOTE
         content = _text(data, "body", MAX_NOTE)
         if not content and not media:
-            raise InvalidInput("a note needs a text or a file")
+            raise InvalidInput(_("a note needs a text or a file"))
         tags.append(["client", "minga"])
     else:
-        raise InvalidInput("kind must be 'dispatch' or 'note'")
+        raise InvalidInput(_("kind must be 'dispatch' or 'note'"))
     if language:
         tags += [["L", "ISO-639-1"], ["l", language, "ISO-639-1"]]
     if place:
@@ -156,18 +166,18 @@ def build(person: Person, data: dict[str, Any]) -> tuple[int, str, list[list[str
 def file(person: Person, data: dict[str, Any]) -> Filed:
     """Sign (custodial) and store what the outbox sent; idempotent per client_id."""
     if not person.active:
-        raise InvalidInput("this account is no longer active")
+        raise InvalidInput(_("this account is no longer active"))
     if person.custody == Custody.NIP07:
         signed = data.get("event")
         if not isinstance(signed, dict):
-            raise InvalidInput("sign the item with your browser extension before sending")
+            raise InvalidInput(_("sign the item with your browser extension before sending"))
         event = accept_signed(person, signed)
         if event.kind not in (LONG_FORM, NOTE):
-            raise InvalidInput("only dispatches and notes are filed here")
+            raise InvalidInput(_("only dispatches and notes are filed here"))
     else:
         kind, content, tags, created_at = build(person, data)
         event = sign_as(person, kind, content, tags, created_at)
     outcome = ingest([event])[0]
     if not outcome.ok:
-        raise InvalidInput(f"the node refused it: {outcome.message}")
+        raise InvalidInput(_("the node refused it: %(reason)s") % {"reason": outcome.message})
     return Filed(event, event.address or event.id, outcome.duplicate)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.utils.translation import gettext as _
+
 from minga.events.event import Event
 from minga.exceptions import Forbidden, NotFound
 from minga.keys import custody
@@ -17,7 +19,7 @@ from minga.store.ingest import ingest
 def outlet_pubkey() -> str:
     outlet = Outlet.current()
     if outlet is None:
-        raise NotFound("this node has no outlet yet: run `minga init`")
+        raise NotFound(_("this node has no outlet yet: run `minga init`"))
     return outlet.pubkey
 
 
@@ -32,7 +34,7 @@ def change(edit: Callable[[Roster], Roster]) -> Event:
         key = custody.load_purpose(Purpose.OUTLET)
     except NotFound as exc:
         raise Forbidden(
-            "the outlet key is not kept on this node: sign the roster where the key is"
+            _("the outlet key is not kept on this node: sign the roster where the key is")
         ) from exc
     before = load_current(outlet)
     after = edit(before)
@@ -41,7 +43,7 @@ def change(edit: Callable[[Roster], Roster]) -> Event:
     )
     outcome = ingest([event])[0]
     if not outcome.ok:
-        raise Forbidden(f"the roster was not stored: {outcome.message}")
+        raise Forbidden(_("the roster was not stored: %(reason)s") % {"reason": outcome.message})
     return event
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from minga.events.event import Event
 from minga.events.signing import SecretKey
@@ -33,10 +34,10 @@ def _hash(token: str) -> str:
 def invite(by: Any, name: str, role: str, hours: int = INVITATION_HOURS) -> tuple[Invitation, str]:
     """Create a one-time invitation; returns it and the token for the link (shown once)."""
     if role not in Role.values:
-        raise InvalidInput(f"role must be one of {', '.join(Role.values)}")
+        raise InvalidInput(_("role must be one of %(roles)s") % {"roles": ", ".join(Role.values)})
     name = name.strip()
     if not name:
-        raise InvalidInput("an invitation needs a name")
+        raise InvalidInput(_("an invitation needs a name"))
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         token_hash=_hash(token),
@@ -53,11 +54,11 @@ def open_invitation(token: str) -> Invitation:
     """The invitation behind a link, if it can still be used."""
     invitation = Invitation.objects.filter(token_hash=_hash(token)).first()
     if invitation is None:
-        raise NotFound("this invitation link is not valid")
+        raise NotFound(_("this invitation link is not valid"))
     if invitation.used_at is not None:
-        raise Forbidden("this invitation was already used")
+        raise Forbidden(_("this invitation was already used"))
     if invitation.expires < timezone.now():
-        raise Forbidden("this invitation has expired: ask for a new one")
+        raise Forbidden(_("this invitation has expired: ask for a new one"))
     return invitation
 
 
@@ -71,11 +72,13 @@ def check_proof(token: str, proof: dict[str, Any]) -> str:
     try:
         event: Event = parse_event(proof)
     except MingaError as exc:
-        raise InvalidInput(f"the key's signature could not be checked: {exc.message}") from exc
+        raise InvalidInput(
+            _("the key's signature could not be checked: %(detail)s") % {"detail": exc.message}
+        ) from exc
     if event.kind != PROOF_KIND or event.content != proof_challenge(token):
-        raise InvalidInput("the signed statement is not the one this invitation asked for")
+        raise InvalidInput(_("the signed statement is not the one this invitation asked for"))
     if abs(event.created_at - time.time()) > 600:
-        raise InvalidInput("the signed statement is too old: sign it again")
+        raise InvalidInput(_("the signed statement is too old: sign it again"))
     return event.pubkey
 
 
@@ -90,7 +93,7 @@ def accept(
     invitation = open_invitation(token)
     username = username.strip()
     if not username or len(username) > 150:
-        raise InvalidInput("choose a user name (up to 150 characters)")
+        raise InvalidInput(_("choose a user name (up to 150 characters)"))
     user_model = get_user_model()
     try:
         password_validation.validate_password(password, user_model(username=username))
@@ -102,19 +105,19 @@ def accept(
         pubkey = key.pubkey
     elif key_choice == Custody.NIP07:
         if not proof:
-            raise InvalidInput("sign the statement with your browser extension first")
+            raise InvalidInput(_("sign the statement with your browser extension first"))
         pubkey = check_proof(token, proof)
     else:
-        raise InvalidInput("choose how your key is kept")
+        raise InvalidInput(_("choose how your key is kept"))
     try:
         with transaction.atomic():
             invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
             if invitation.used_at is not None:
-                raise Forbidden("this invitation was already used")
+                raise Forbidden(_("this invitation was already used"))
             if user_model.objects.filter(username__iexact=username).exists():
-                raise Conflict("that user name is taken: choose another")
+                raise Conflict(_("that user name is taken: choose another"))
             if Person.objects.filter(pubkey=pubkey).exists():
-                raise Conflict("that key already belongs to someone here")
+                raise Conflict(_("that key already belongs to someone here"))
             user = user_model.objects.create_user(username=username, password=password)
             person = Person.objects.create(
                 user=user,
@@ -133,7 +136,7 @@ def accept(
                 user, "join", f"person:{person.pk}", role=invitation.role, custody=key_choice
             )
     except IntegrityError as exc:
-        raise Conflict("that user name or key is already taken") from exc
+        raise Conflict(_("that user name or key is already taken")) from exc
     return person
 
 
@@ -159,7 +162,7 @@ def create_person(
 
 def set_role(person: Person, role: str, by: Any) -> None:
     if role not in Role.values:
-        raise InvalidInput(f"role must be one of {', '.join(Role.values)}")
+        raise InvalidInput(_("role must be one of %(roles)s") % {"roles": ", ".join(Role.values)})
     with transaction.atomic():
         person.role = role
         person.save(update_fields=["role"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from minga.events.event import Event
 from minga.events.signing import sign_event
 from minga.events.validate import parse_event
@@ -17,7 +19,7 @@ def sign_as(
 ) -> Event:
     """Sign with the person's custodial key."""
     if person.custody != Custody.CUSTODIAL:
-        raise Forbidden("your key is in your own signer: sign this there")
+        raise Forbidden(_("your key is in your own signer: sign this there"))
     key = custody.load(person.pubkey)
     return sign_event(key, kind, content, tags, created_at)
 
@@ -27,7 +29,9 @@ def accept_signed(person: Person, obj: Any) -> Event:
     try:
         event = parse_event(obj)
     except MingaError as exc:
-        raise InvalidInput(f"the signed event is not valid: {exc.message}") from exc
+        raise InvalidInput(
+            _("the signed event is not valid: %(detail)s") % {"detail": exc.message}
+        ) from exc
     if event.pubkey != person.pubkey:
-        raise Forbidden("this event is signed by another key than yours")
+        raise Forbidden(_("this event is signed by another key than yours"))
     return event

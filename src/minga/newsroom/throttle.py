@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from minga.exceptions import RateLimited
 from minga.newsroom.models import LoginFailure
@@ -26,7 +27,7 @@ def check(username: str, address: str) -> None:
         LoginFailure.objects.filter(key=account, at__gte=since).count() >= PER_ACCOUNT
         or LoginFailure.objects.filter(key=addr, at__gte=since).count() >= PER_ADDRESS
     ):
-        raise RateLimited("too many failed sign-ins: wait 15 minutes and try again")
+        raise RateLimited(_("too many failed sign-ins: wait 15 minutes and try again"))
 
 
 def failed(username: str, address: str) -> None:

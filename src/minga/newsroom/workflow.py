@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from minga.events.event import Event
 from minga.events.filters import Filter
@@ -60,12 +61,12 @@ def current_event(key: str) -> Event | None:
 def _story(key: str, lock: bool = False) -> Story:
     event = current_event(key)
     if event is None:
-        raise NotFound("no such item (deleted, or never filed)")
+        raise NotFound(_("no such item (deleted, or never filed)"))
     if event.kind not in FILED_KINDS:
-        raise InvalidInput("only dispatches and notes go through the desk")
+        raise InvalidInput(_("only dispatches and notes go through the desk"))
     try:
         with transaction.atomic():
-            story, _ = Story.objects.get_or_create(
+            story, _created = Story.objects.get_or_create(
                 key=key, defaults={"kind": event.kind, "author": event.pubkey}
             )
     except IntegrityError:
@@ -78,7 +79,10 @@ def _story(key: str, lock: bool = False) -> Story:
 def _move(story: Story, action: str) -> None:
     sources, target = TRANSITIONS[action]
     if story.state not in sources:
-        raise Conflict(f"cannot {action} an item that is {State.label(story.state).lower()}")
+        raise Conflict(
+            _("cannot %(action)s an item that is %(state)s")
+            % {"action": action, "state": State.label(story.state).lower()}
+        )
     story.state = target
 
 
@@ -86,13 +90,15 @@ def _outlet_key() -> SecretKey:
     try:
         return custody.load_purpose(Purpose.OUTLET)
     except NotFound as exc:
-        raise Forbidden("the outlet key is not kept on this node: publish where it is") from exc
+        raise Forbidden(_("the outlet key is not kept on this node: publish where it is")) from exc
 
 
 def _store(event: Event) -> None:
     outcome = ingest([event])[0]
     if not outcome.ok:
-        raise Forbidden(f"the store refused the signed event: {outcome.message}")
+        raise Forbidden(
+            _("the store refused the signed event: %(reason)s") % {"reason": outcome.message}
+        )
 
 
 def next_number(name: str = "dispatch") -> int:
@@ -139,9 +145,9 @@ def _changed(key: str) -> None:
 def transition(key: str, action: str, actor: Any, note: str = "") -> Story:
     """review, approve or return (send back with a note)."""
     if action not in ("review", "approve", "return"):
-        raise InvalidInput(f"unknown action {action!r}")
+        raise InvalidInput(_("unknown action %(action)s") % {"action": action})
     if action == "return" and not note.strip():
-        raise InvalidInput("say what to fix when sending an item back")
+        raise InvalidInput(_("say what to fix when sending an item back"))
     with transaction.atomic():
         story = _story(key, lock=True)
         _move(story, action)
@@ -191,7 +197,7 @@ def publish(key: str, actor: Any) -> Publication:
 def retract(key: str, actor: Any, note: str) -> Event:
     """Withdraw a published item: the outlet deletes its repost; the note is public."""
     if not note.strip():
-        raise InvalidInput("a retraction needs a public note saying why")
+        raise InvalidInput(_("a retraction needs a public note saying why"))
     outlet = _outlet_key()
     with transaction.atomic():
         story = _story(key, lock=True)
@@ -229,13 +235,15 @@ def revise(
         event = current_event(key)
         assert event is not None
         if event.kind != LONG_FORM:
-            raise InvalidInput("only dispatches have versions")
+            raise InvalidInput(_("only dispatches have versions"))
         published = story.state == State.PUBLISHED
         if published and not correction.strip():
-            raise InvalidInput("a published dispatch is corrected with a public note")
+            raise InvalidInput(_("a published dispatch is corrected with a public note"))
         author = Person.objects.filter(pubkey=event.pubkey).first()
         if author is None:
-            raise Forbidden("the author's key is not kept here: ask them to sign the new version")
+            raise Forbidden(
+                _("the author's key is not kept here: ask them to sign the new version")
+            )
         tags = [t for t in event.tags if t[0] != CORRECTION_TAG]
         if title is not None:
             tags = [t for t in tags if t[0] != "title"] + [["title", title.strip()]]

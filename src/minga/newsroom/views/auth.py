@@ -37,12 +37,14 @@ def _address(request: HttpRequest) -> str:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     error = ""
+    locked = False
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         address = _address(request)
         try:
             throttle.check(username, address)
         except MingaError:
+            locked = True
             error = _("Too many failed attempts. Wait 15 minutes and try again.")
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
@@ -53,7 +55,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 throttle.succeeded(username, address)
                 login(request, user)
                 return redirect(request.GET.get("next") or "after-login")
-    status = 429 if error.startswith(_("Too many")) else 200
+    status = 429 if locked else 200
     return render(request, "newsroom/login.html", {"form": form, "error": error}, status=status)
 
 
