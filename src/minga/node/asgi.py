@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from minga.config import Config
@@ -23,6 +24,7 @@ def build(config: Config | None = None) -> Any:
     from minga.blobs import tus
     from minga.blobs.endpoints import BLOB_PATH, handlers
     from minga.node.runtime import Node
+    from minga.node.static import StaticFiles
     from minga.relay.endpoint import routes
 
     node = Node(config or settings.MINGA)
@@ -47,11 +49,14 @@ def build(config: Config | None = None) -> Any:
         lifespan=node.lifespan,
     )
     web = get_asgi_application()
+    static = StaticFiles(Path(settings.STATIC_ROOT))
 
     async def application(scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
         path = scope.get("path", "")
-        if (
+        if kind == "http" and path.startswith("/static/"):
+            await static(scope, receive, send)
+        elif (
             kind != "http"
             or path in ("/relay", "/upload")
             or path.startswith(("/list/", "/tus/"))

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "minga.web.middleware.Compress",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -97,13 +96,14 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 # `minga serve` collects the static files here at start: hashed names (cached
-# for good by browsers) and gzip copies, served by WhiteNoise.
+# for good by browsers) and gzip copies (WhiteNoise's storage), served by
+# minga.node.static.
 STATIC_ROOT = _DATA / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_MAX_AGE = 3600
+
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
