@@ -10,6 +10,9 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     ["ingest.py", "--events", "100000", "--relay-events", "40000"],
     ["query.py", "--events", "1000000", "--queries", "2000"],
+    ["desk_latency.py", "--samples", "10"],
+    ["page_weight.py"],
+    ["upload_resume.py", "--megabytes", "40"],
 ]
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ def team(newsroom):
 
 
 def outbox_empty(page, timeout: float = 90) -> None:
+    """Wait until what was just filed has gone out (it shows as sent)."""
+    page.wait_for_selector("#outbox li[data-state=sent]", timeout=timeout * 1000)
     page.wait_for_function(
         "() => !document.querySelector('#outbox li:not([data-state=sent])')", timeout=timeout * 1000
     )
@@ -169,3 +171,43 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, node, team
         (v["id"], v["help"], [n["html"] for n in v["nodes"]][:3]) for v in violations
     ]
     context.close()
+
+
+def test_an_upload_cut_five_times_resumes_without_sending_twice(browser, node, team, tmp_path):
+    """tus over a link that drops five times mid-upload: the file arrives whole,
+    and no more than one 1 MB chunk per cut is sent again."""
+    from PIL import Image
+
+    from tests.proxy import cutting_proxy
+    from tests.samples import noise
+
+    big = tmp_path / "grande.jpg"
+    noise(2600, 2000).save(big, quality=97)
+    size = big.stat().st_size
+    assert size > 5_000_000
+    port = int(node.base_url.rsplit(":", 1)[1])
+    cuts = [size * n // 7 + 300_000 for n in range(1, 6)]
+    chunk = 1024 * 1024
+    with cutting_proxy(port, cuts) as proxy:
+        base = f"http://127.0.0.1:{proxy.port}"
+        phone = browser.new_context(**PHONE)
+        app = phone.new_page()
+        sign_in(app, base, "rosa", PASSWORD)
+        app.wait_for_url(f"{base}/r/")
+        sent_before = proxy.sent_up
+        app.uncheck("#blur")
+        app.fill("#body", "foto pesada")
+        app.set_input_files("#files", str(big))
+        app.click("#send")
+        outbox_empty(app, timeout=180)
+        upstream = proxy.sent_up - sent_before
+        assert len(proxy.done_cuts) == 5
+        phone.close()
+    media = Media.objects.get()
+    assert media.status == "ready"
+    assert media.result["original"] == __import__("hashlib").sha256(big.read_bytes()).hexdigest()
+    # Everything the page sent: the file, at most a chunk again per cut, and the
+    # small requests around it (HEAD, item, status polls).
+    assert upstream < size + 5 * chunk + 200_000, (upstream, size)
+    with Image.open(big) as original:
+        assert original.size == (2600, 2000)

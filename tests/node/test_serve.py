@@ -38,6 +38,7 @@ def test_demo_creates_an_outlet_that_a_client_can_use(node_process):
     assert len(nsecs) == 3
     again = node_process.minga("demo", "--no-serve", "--port", str(node_process.port))
     assert again.stdout.count("nsec1") == 3  # the same reporters, not new ones
+
     def titles(*flags: str) -> set[str]:
         listed = node_process.minga("events", *flags, '{"kinds": [30023]}').stdout.splitlines()
         return {t[1] for e in map(json.loads, listed) for t in e["tags"] if t[0] == "title"}

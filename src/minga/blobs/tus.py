@@ -170,7 +170,8 @@ def handlers(node: Node, on_finished: OnFinished) -> dict[str, Handler]:
         return Response(
             status_code=201,
             headers=headers(
-                Location=f"{config.base_url}/tus/{upload_id}",
+                # Relative: right behind any proxy or address the client came through.
+                Location=f"/tus/{upload_id}",
                 **{"Upload-Expires": expires.strftime("%a, %d %b %Y %H:%M:%S GMT")},
             ),
         )

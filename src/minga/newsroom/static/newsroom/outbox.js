@@ -211,9 +211,11 @@
   }
 
   var syncing = false;
+  var again = false; // asked to send while a round was running: run once more
   function sync() {
-    if (syncing) return Promise.resolve();
+    if (syncing) { again = true; return Promise.resolve(); }
     syncing = true;
+    again = false;
     return all().then(function (items) {
       var chain = Promise.resolve();
       items.forEach(function (item) {
@@ -232,7 +234,11 @@
       });
       return chain;
     }).catch(function () { /* offline: the next attempt picks it up */ })
-      .then(function () { syncing = false; render(); });
+      .then(function () {
+        syncing = false;
+        render();
+        if (again) sync();
+      });
   }
 
   // ---- the page --------------------------------------------------------------
