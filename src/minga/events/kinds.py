@@ -55,3 +55,4 @@ DRAFT = 30024
 LIVE_EVENT = 30311
 CLIENT_AUTH = 22242  # NIP-42
 BLOSSOM_AUTH = 24242  # BUD-11
+NOSTR_CONNECT = 24133  # NIP-46 remote signing requests and answers (ephemeral)

@@ -8,7 +8,13 @@ class Purpose:
     NODE = "node"
     OUTLET = "outlet"
     PERSON = "person"
-    CHOICES = ((NODE, _("node")), (OUTLET, _("outlet")), (PERSON, _("person")))
+    CLIENT = "client"  # a NIP-46 client key, for talking to someone's remote signer
+    CHOICES = (
+        (NODE, _("node")),
+        (OUTLET, _("outlet")),
+        (PERSON, _("person")),
+        (CLIENT, _("client")),
+    )
 
 
 class CustodialKey(models.Model):

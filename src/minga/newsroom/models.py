@@ -49,9 +49,11 @@ DESK_ROLES = (Role.ADMIN, Role.EDITOR)
 class Custody:
     CUSTODIAL = "custodial"
     NIP07 = "nip07"
+    NIP46 = "nip46"
     choices = [
         (CUSTODIAL, _("The node keeps my key")),
         (NIP07, _("My browser extension (NIP-07)")),
+        (NIP46, _("My remote signer (NIP-46, e.g. Amber)")),
     ]
 
 
@@ -66,6 +68,8 @@ class Person(models.Model):
     role = models.CharField(_("role"), max_length=12, choices=Role.choices)
     custody = models.CharField(_("key"), max_length=10, choices=Custody.choices)
     bunker = models.TextField(_("remote signer"), blank=True)
+    # The node's own key for talking to the remote signer (NIP-46), kept custodially.
+    signer_client = models.CharField(max_length=64, blank=True)
     active = models.BooleanField(_("active"), default=True)
     created = models.DateTimeField(auto_now_add=True)
 

@@ -88,6 +88,7 @@ def accept(
     password: str,
     key_choice: str,
     proof: dict[str, Any] | None = None,
+    bunker: str = "",
 ) -> Person:
     """Turn an invitation into an account, a key and a place on the roster."""
     invitation = open_invitation(token)
@@ -107,6 +108,14 @@ def accept(
         if not proof:
             raise InvalidInput(_("sign the statement with your browser extension first"))
         pubkey = check_proof(token, proof)
+    elif key_choice == Custody.NIP46:
+        from minga.newsroom.nip46 import RemoteSigner, parse_uri
+
+        address = parse_uri(bunker)
+        client = SecretKey.generate()
+        signer = RemoteSigner(address, client)
+        signer.connect()
+        pubkey = signer.get_public_key()
     else:
         raise InvalidInput(_("choose how your key is kept"))
     try:
@@ -128,6 +137,11 @@ def accept(
             )
             if key is not None:
                 custody.keep(key, invitation.name, Purpose.PERSON)
+            if key_choice == Custody.NIP46:
+                custody.keep(client, f"{invitation.name} (remote signer)", Purpose.CLIENT)
+                person.bunker = address.uri()
+                person.signer_client = client.pubkey
+                person.save(update_fields=["bunker", "signer_client"])
             invitation.used_at = timezone.now()
             invitation.person = person
             invitation.save(update_fields=["used_at", "person"])

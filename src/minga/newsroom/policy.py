@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from minga.events.event import Event
-from minga.events.kinds import GIFT_WRAP
+from minga.events.kinds import GIFT_WRAP, NOSTR_CONNECT
 from minga.newsroom.roster import RosterCache, is_roster_event
 
 
@@ -42,6 +42,10 @@ class Policy:
         authenticated member instead of by their signature.
         """
         if event.pubkey in (self.outlet, self.node):
+            return None
+        if event.kind == NOSTR_CONNECT:
+            # Remote signing (NIP-46) passes through between a person's signer and
+            # the node's client key: ephemeral, encrypted, never stored.
             return None
         if event.kind == GIFT_WRAP and not self.open_writes:
             if self.is_member(authed):

@@ -34,8 +34,11 @@ def build(config: Config | None = None) -> Any:
     methods = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]
     protocol = Starlette(
         routes=[
+            # Some clients (NDK) normalise relay URLs with a trailing slash.
             Route("/relay", relay_http, methods=["GET", "HEAD", "OPTIONS"]),
+            Route("/relay/", relay_http, methods=["GET", "HEAD", "OPTIONS"]),
             WebSocketRoute("/relay", relay_ws),
+            WebSocketRoute("/relay/", relay_ws),
             Route("/upload", blob["upload"], methods=["PUT", "HEAD", "OPTIONS"]),
             Route("/list/{pubkey}", blob["list"], methods=["GET", "OPTIONS"]),
             Route("/tus/", uploads["collection"], methods=["POST", "OPTIONS"]),
@@ -58,7 +61,7 @@ def build(config: Config | None = None) -> Any:
             await static(scope, receive, send)
         elif (
             kind != "http"
-            or path in ("/relay", "/upload")
+            or path in ("/relay", "/relay/", "/upload")
             or path.startswith(("/list/", "/tus/"))
             or BLOB_PATH.fullmatch(path)
         ):

@@ -82,6 +82,7 @@ class JoinForm(forms.Form):
         widget=forms.RadioSelect,
     )
     proof = forms.CharField(required=False, widget=forms.HiddenInput)
+    bunker = forms.CharField(required=False, max_length=2000)
 
 
 @sensitive_post_parameters("password")
@@ -105,7 +106,9 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             except ValueError:
                 proof = None
         try:
-            person = people.accept(token, data["username"], data["password"], data["key"], proof)
+            person = people.accept(
+                token, data["username"], data["password"], data["key"], proof, data["bunker"]
+            )
         except MingaError as exc:
             error = exc.message
         else:
