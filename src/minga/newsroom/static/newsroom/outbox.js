@@ -18,7 +18,10 @@
 
   // ---- IndexedDB ---------------------------------------------------------
 
+  var exiting = false; // the quick exit is wiping: open nothing any more
+
   function openDb() {
+    if (exiting) return Promise.reject(new Error("exiting"));
     return new Promise(function (resolve, reject) {
       var request = indexedDB.open(DB, 1);
       request.onupgradeneeded = function () {
@@ -368,14 +371,16 @@
 
   document.getElementById("quick-exit").addEventListener("click", function () {
     // No question asked: in danger there is no time for one.
+    exiting = true;
     try {
       fetch("/logout/", { method: "POST", credentials: "same-origin", keepalive: true, headers: { "X-CSRFToken": csrf() } });
     } catch (e) { /* leave anyway */ }
-    var wipe = [new Promise(function (r) { var d = indexedDB.deleteDatabase(DB); d.onsuccess = d.onerror = d.onblocked = r; })];
+    // The deletion waits for any transaction still open; it is not done when "blocked".
+    var wipe = [new Promise(function (r) { var d = indexedDB.deleteDatabase(DB); d.onsuccess = d.onerror = r; })];
     try { localStorage.clear(); sessionStorage.clear(); } catch (e) { /* private mode */ }
     if (window.caches) wipe.push(caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }));
     if (navigator.serviceWorker) wipe.push(navigator.serviceWorker.getRegistrations().then(function (rs) { return Promise.all(rs.map(function (r) { return r.unregister(); })); }));
-    Promise.race([Promise.all(wipe), sleep(1500)]).then(function () { location.replace("/r/exit"); });
+    Promise.race([Promise.all(wipe), sleep(3000)]).then(function () { location.replace("/r/exit"); });
   });
 
   window.addEventListener("online", function () { render(); sync(); refreshMine(); });
