@@ -13,6 +13,13 @@ import numpy as np
 from PIL import Image
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the shipped ffmpeg quietly; a failure fails the test that asked."""
+    subprocess.run([FFMPEG, "-y", "-v", "error", *args], check=True)
+
+
 EXIFTOOL = shutil.which("exiftool")
 
 # Anything that could name a device, a person or a place.
@@ -99,46 +106,36 @@ def video_with_metadata(
         face_photo().resize((320, 320)).save(still)
         source = ["-loop", "1", "-t", str(seconds), "-framerate", "15", "-i", str(still)]
     rotation = ["-display_rotation:v:0", str(rotate)] if rotate else []
-    subprocess.run(
-        [
-            FFMPEG,
-            "-y",
-            "-v",
-            "error",
-            *source,
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:sample_rate=44100:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            "-metadata",
-            "location=+12.0463-077.0428/",
-            "-metadata",
-            "make=Apple",
-            "-metadata",
-            "model=iPhone 12",
-            "-metadata",
-            "creation_time=2026-11-27T10:00:00Z",
-            "-metadata",
-            "title=marcha",
-            "-metadata:s:v",
-            "handler_name=Core Media Video",
-            str(path),
-        ],
-        check=True,
+    ffmpeg(
+        *source,
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        "-metadata",
+        "location=+12.0463-077.0428/",
+        "-metadata",
+        "make=Apple",
+        "-metadata",
+        "model=iPhone 12",
+        "-metadata",
+        "creation_time=2026-11-27T10:00:00Z",
+        "-metadata",
+        "title=marcha",
+        "-metadata:s:v",
+        "handler_name=Core Media Video",
+        str(path),
     )
     if rotate:
         turned = folder / f"r-{name}"
-        subprocess.run(
-            [FFMPEG, "-y", "-v", "error", *rotation, "-i", str(path), "-c", "copy", str(turned)],
-            check=True,
-        )
+        ffmpeg(*rotation, "-i", str(path), "-c", "copy", str(turned))
         return turned
     return path
 
@@ -152,28 +149,21 @@ def audio_with_metadata(folder: Path, name: str = "audio.m4a") -> Path:
         if name.endswith(".mp3")
         else ["-c:a", "libopus"]
     )
-    subprocess.run(
-        [
-            FFMPEG,
-            "-y",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=2",
-            *codec,
-            "-metadata",
-            "artist=Rosa Quispe",
-            "-metadata",
-            "title=entrevista",
-            "-metadata",
-            "location=+12.0463-077.0428/",
-            "-metadata",
-            "comment=grabado en la plaza",
-            str(path),
-        ],
-        check=True,
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=2",
+        *codec,
+        "-metadata",
+        "artist=Rosa Quispe",
+        "-metadata",
+        "title=entrevista",
+        "-metadata",
+        "location=+12.0463-077.0428/",
+        "-metadata",
+        "comment=grabado en la plaza",
+        str(path),
     )
     return path
 

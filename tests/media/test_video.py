@@ -4,7 +4,7 @@ import pytest
 
 from minga.exceptions import InvalidBlob
 from minga.media import faces, video
-from tests.samples import FFMPEG, audio_with_metadata, exif, revealing, video_with_metadata
+from tests.samples import audio_with_metadata, exif, ffmpeg, revealing, video_with_metadata
 
 
 def test_strip_removes_location_device_and_dates(tmp_path):
@@ -74,57 +74,39 @@ def test_garbage_with_a_video_header_is_refused(tmp_path):
 
 
 def test_unexpected_codecs_are_refused(tmp_path):
-    import subprocess
-
-    gif_in_mkv = tmp_path / "raro.mkv"
-    subprocess.run(
-        [
-            FFMPEG,
-            "-y",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x64:rate=5:duration=1",
-            "-c:v",
-            "mjpeg",
-            str(gif_in_mkv),
-        ],
-        check=True,
+    mjpeg_in_mkv = tmp_path / "raro.mkv"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x64:rate=5:duration=1",
+        "-c:v",
+        "mjpeg",
+        str(mjpeg_in_mkv),
     )
     with pytest.raises(InvalidBlob, match="codec 'mjpeg'"):
-        video.probe(gif_in_mkv)
+        video.probe(mjpeg_in_mkv)
 
 
 def test_data_streams_are_left_behind(tmp_path):
-    import subprocess
-
     source = video_with_metadata(tmp_path)
     subtitles = tmp_path / "sub.srt"
     subtitles.write_text("1\n00:00:00,000 --> 00:00:01,000\nRosa Quispe, calle Ocoña 123\n")
     with_subs = tmp_path / "subs.mp4"
-    subprocess.run(
-        [
-            FFMPEG,
-            "-y",
-            "-v",
-            "error",
-            "-i",
-            str(source),
-            "-i",
-            str(subtitles),
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-c",
-            "copy",
-            "-c:s",
-            "mov_text",
-            str(with_subs),
-        ],
-        check=True,
+    ffmpeg(
+        "-i",
+        str(source),
+        "-i",
+        str(subtitles),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c",
+        "copy",
+        "-c:s",
+        "mov_text",
+        str(with_subs),
     )
     clean = tmp_path / "clean.mp4"
     video.strip(with_subs, clean, video.probe(with_subs))
