@@ -8,10 +8,12 @@ database is created and dropped).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,7 @@ def machine() -> str:
 def setup(backend: str) -> tuple[str, str | None]:
     """Point minga at a fresh store; return (data dir, postgres db name or None)."""
     data = tempfile.mkdtemp(prefix=f"minga-bench-{backend}-")
+    atexit.register(shutil.rmtree, data, ignore_errors=True)
     os.environ["MINGA_DATA_DIR"] = data
     os.environ["MINGA_VAULT_KEY"] = "22" * 32
     os.environ["MINGA_LOG_LEVEL"] = "warning"

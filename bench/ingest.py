@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -170,6 +171,7 @@ def relay_path(lines: list[str], clients: int = 4, window: int = 2000) -> dict[s
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> None:

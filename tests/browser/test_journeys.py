@@ -194,20 +194,20 @@ def test_an_upload_cut_five_times_resumes_without_sending_twice(browser, node, t
         app = phone.new_page()
         sign_in(app, base, "rosa", PASSWORD)
         app.wait_for_url(f"{base}/r/")
-        sent_before = proxy.sent_up
+        bodies_before = proxy.body_bytes
         app.uncheck("#blur")
         app.fill("#body", "foto pesada")
         app.set_input_files("#files", str(big))
         app.click("#send")
         outbox_empty(app, timeout=180)
-        upstream = proxy.sent_up - sent_before
+        bodies = proxy.body_bytes - bodies_before
         assert len(proxy.done_cuts) == 5
         phone.close()
     media = Media.objects.get()
     assert media.status == "ready"
     assert media.result["original"] == __import__("hashlib").sha256(big.read_bytes()).hexdigest()
-    # Everything the page sent: the file, at most a chunk again per cut, and the
-    # small requests around it (HEAD, item, status polls).
-    assert upstream < size + 5 * chunk + 200_000, (upstream, size)
+    # Every request body the page sent: the file, at most a chunk again per cut,
+    # and the item's small JSON body.
+    assert size <= bodies < size + 5 * chunk + 20_000, (bodies, size)
     with Image.open(big) as original:
         assert original.size == (2600, 2000)
