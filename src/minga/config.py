@@ -161,6 +161,46 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLite synchronous pragma: FULL survives power loss, NORMAL only crashes.",
     ),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
+    # Publishing (credentials are never settings: see minga.keys.secrets.credential).
+    Setting(
+        "site_url",
+        "",
+        "Public address of the outlet's site, for feeds and the sitemap"
+        " (default: this node's URL + /site/).",
+        _url,
+    ),
+    Setting(
+        "edition_days",
+        7,
+        "Days of dispatches in the single-file offline edition.",
+        _int,
+    ),
+    Setting(
+        "publish_targets",
+        "",
+        "Where the site is deployed, comma-separated: folder:/srv/www,"
+        " s3://bucket/prefix, git:/path/repo.git#branch, blossom:https://server.",
+    ),
+    Setting("s3_endpoint", "", "S3-compatible endpoint URL (empty: AWS).", _url),
+    Setting("s3_region", "us-east-1", "S3 region."),
+    Setting("mastodon_url", "", "Mastodon server to post to (credential mastodon_token).", _url),
+    Setting("telegram_api", "https://api.telegram.org", "Telegram Bot API address.", _url),
+    Setting("telegram_chat", "", "Telegram channel (@name or id) (credential telegram_token)."),
+    Setting("bluesky_service", "https://bsky.social", "Bluesky PDS address.", _url),
+    Setting("bluesky_handle", "", "Bluesky account (credential bluesky_password)."),
+    Setting(
+        "smtp_url",
+        "",
+        "Newsletter SMTP server, smtp://user@host:587 (STARTTLS) or smtps://user@host:465"
+        " (credential smtp_password).",
+    ),
+    Setting("newsletter_from", "", "From address of the newsletter."),
+    Setting(
+        "retry_max_seconds",
+        3600,
+        "Longest wait between two tries of a deploy or a syndication post.",
+        _int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -20,7 +20,11 @@ one handler per surface turns them into a response::
     ├── NotFound (404)
     ├── Conflict (409)
     ├── KeyVaultError                custodial keys cannot be decrypted / stored
-    └── StoreError (500, error)      the store failed; nothing was half-written
+    ├── StoreError (500, error)      the store failed; nothing was half-written
+    └── PublishError (502)           a deploy target or syndication channel refused
+        ├── RetryLater               a passing failure (network, 5xx, 429): try again
+        └── Uncertain                the outcome of a send is unknown: never sent again
+                                     on its own (a person checks, so nothing posts twice)
 """
 
 from __future__ import annotations
@@ -106,3 +110,26 @@ class KeyVaultError(MingaError):
 
 class StoreError(MingaError):
     """The store could not complete an operation; the transaction was rolled back."""
+
+
+class PublishError(MingaError):
+    """A deploy target or a syndication channel failed for good (bad credentials,
+    a refusal): retrying would not help, a person must look."""
+
+    status = 502
+
+
+class RetryLater(PublishError):
+    """A passing failure (no network, a 5xx, rate limited): try again later.
+
+    ``after`` is the wait the remote asked for (seconds), when it said.
+    """
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class Uncertain(PublishError):
+    """A send whose outcome is unknown (the link died after sending): the item is
+    not sent again automatically, so it is never posted twice."""

@@ -53,3 +53,21 @@ def read_secret(name: str, env_var: str, data_path: Path, *, create: bool = Fals
     if len(value) != 32:
         raise ConfigError(f"{path} must hold 64 hexadecimal characters")
     return value
+
+
+def credential(name: str, data_path: Path) -> str | None:
+    """A service credential (token, password): ``MINGA_<NAME>`` in the environment,
+    else the owner-only file ``<data_dir>/secrets/<name>``; None when neither is set.
+
+    Credentials are never settings: settings may sit in a world-readable TOML file.
+    """
+    from_env = os.environ.get(f"MINGA_{name.upper()}")
+    if from_env:
+        return from_env.strip()
+    path = secrets_dir(data_path) / name
+    if not path.exists():
+        return None
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path} must be readable by its owner only (chmod 600 {path})")
+    value = path.read_text(encoding="utf-8").strip()
+    return value or None

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "minga.blobs",
     "minga.media",
     "minga.newsroom",
+    "minga.publish",
     "minga.web",
 ]
 

@@ -1,0 +1,1 @@
+"""Syndication channels: Mastodon, Telegram, Bluesky, the e-mail newsletter."""

@@ -1,0 +1,1 @@
+"""Deploy targets: where a built site is copied (one module per kind of target)."""
