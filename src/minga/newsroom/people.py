@@ -20,7 +20,7 @@ from minga.events.validate import parse_event
 from minga.exceptions import Conflict, Forbidden, InvalidInput, MingaError, NotFound
 from minga.keys import custody
 from minga.keys.models import Purpose
-from minga.newsroom import audit, membership
+from minga.newsroom import audit, membership, profiles
 from minga.newsroom.models import Custody, Invitation, Person, Role
 
 INVITATION_HOURS = 72
@@ -137,6 +137,7 @@ def accept(
             )
             if key is not None:
                 custody.keep(key, invitation.name, Purpose.PERSON)
+                profiles.publish(key, invitation.name)
             if key_choice == Custody.NIP46:
                 custody.keep(client, f"{invitation.name} (remote signer)", Purpose.CLIENT)
                 person.bunker = address.uri()
@@ -170,6 +171,7 @@ def create_person(
         )
         if not custody.listing_has(key.pubkey):
             custody.keep(key, name, Purpose.PERSON)
+        profiles.publish(key, name)
         membership.add(key.pubkey, role)
     return person
 

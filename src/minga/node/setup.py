@@ -12,7 +12,7 @@ from minga.events.signing import SecretKey
 from minga.exceptions import Conflict
 from minga.keys import custody
 from minga.keys.models import CustodialKey, Purpose
-from minga.newsroom import people
+from minga.newsroom import people, profiles
 from minga.newsroom.models import Outlet, Role
 
 
@@ -46,6 +46,7 @@ def ensure_identity(outlet_name: str = "minga") -> Identity:
             key = SecretKey.generate()
             custody.keep(key, outlet_name, Purpose.OUTLET)
             outlet = Outlet.objects.create(name=outlet_name, pubkey=key.pubkey)
+            profiles.publish(key, outlet_name)
             created = True
     node = CustodialKey.objects.get(purpose=Purpose.NODE)
     return Identity(outlet.name, outlet.pubkey, node.pubkey, created)
