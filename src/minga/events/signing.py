@@ -78,6 +78,10 @@ class SecretKey:
     def sign_digest(self, digest: bytes) -> bytes:
         return bytes(self._key.sign_schnorr(digest, secrets.token_bytes(32)))
 
+    def sign_digest_with(self, digest: bytes, aux: bytes) -> bytes:
+        """BIP-340 with chosen auxiliary data: the same input signs to the same bytes."""
+        return bytes(self._key.sign_schnorr(digest, aux))
+
     def __repr__(self) -> str:
         return f"SecretKey(pubkey={self.pubkey})"
 
