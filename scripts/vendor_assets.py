@@ -14,6 +14,7 @@ FILES = {
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
     "htmx-ext-sse/dist/sse.min.js": "htmx-sse.min.js",
     "tus-js-client/dist/tus.min.js": "tus.min.js",
+    "hls.js/dist/hls.light.min.js": "hls.light.min.js",
 }
 
 

@@ -115,3 +115,21 @@ def parse_pubkey(text: str) -> str:
     if len(lowered) == 64 and all(c in "0123456789abcdef" for c in lowered):
         return lowered
     raise InvalidKey("a public key is npub1… or 64 hexadecimal characters")
+
+
+def naddr_encode(kind: int, pubkey_hex: str, identifier: str, relays: tuple[str, ...] = ()) -> str:
+    """NIP-19 ``naddr``: TLV of the ``d`` identifier (0), relays (1), author (2), kind (3)."""
+    author = bytes.fromhex(pubkey_hex)
+    if len(author) != 32:
+        raise InvalidKey("naddr author holds 32 bytes")
+    tlv = bytearray()
+    for kind_byte, value in (
+        (0, identifier.encode("utf-8")),
+        *((1, relay.encode("utf-8")) for relay in relays),
+        (2, author),
+        (3, kind.to_bytes(4, "big")),
+    ):
+        if len(value) > 255:
+            raise InvalidKey("an naddr field is at most 255 bytes")
+        tlv += bytes((kind_byte, len(value))) + value
+    return bech32_encode("naddr", bytes(tlv))

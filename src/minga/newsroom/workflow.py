@@ -184,7 +184,8 @@ def publish(key: str, actor: Any) -> Publication:
         content = "" if event.is_protected else event.to_json()
         repost = sign_event(outlet, REPOST if event.kind == NOTE else GENERIC_REPOST, content, tags)
         _store(repost)
-        release([key, *media_ids(event)])
+        # Earlier versions (drafts the desk edited) stay private.
+        release([key, *media_ids(event)], since=event.created_at)
         story.number = number
         story.repost_id = repost.id
         story.note = ""

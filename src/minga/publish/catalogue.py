@@ -127,6 +127,7 @@ class Author:
     pubkey: str
     name: str
     about: str = ""
+    updated: int = 0  # created_at of the profile the name comes from
 
     @property
     def npub(self) -> str:
@@ -173,6 +174,9 @@ class Item:
     versions: tuple[Version, ...] = ()
     translation_of: str = ""  # address of the original, for a translation
     retraction: Retraction | None = None
+    # The signed events a reader can check: the outlet's repost and every public
+    # version (oldest first), or the outlet's deletion once retracted.
+    proofs: tuple[Event, ...] = ()
 
     @property
     def is_dispatch(self) -> bool:
@@ -184,6 +188,11 @@ class Item:
         if self.number is not None:
             return f"d/{self.number}/"
         return f"n/{self.key[:16]}/"
+
+    @property
+    def translation_or_self(self) -> str:
+        """The address its language versions are grouped under."""
+        return self.translation_of or self.key
 
     @property
     def updated_at(self) -> int:
@@ -213,6 +222,7 @@ class Live:
     streaming: str
     image: str
     starts: int
+    updated: int = 0
 
 
 @dataclass
@@ -223,6 +233,7 @@ class Catalogue:
     items: dict[str, Item] = field(default_factory=dict)
     authors: dict[str, Author] = field(default_factory=dict)
     live: list[Live] = field(default_factory=list)
+    _cached: _Index | None = field(default=None, repr=False, compare=False)
 
     # -- reading ---------------------------------------------------------
     @classmethod
@@ -245,6 +256,7 @@ class Catalogue:
                     self.items[key] = fresh[key]
                 else:
                     self.items.pop(key, None)
+        self._cached = None
         self._load_people({i.author for i in fresh.values()} | {self.outlet})
         self.live = _load_live(self.outlet)
         changed = {k for k, v in before.items() if self.items.get(k) != v}
@@ -254,51 +266,96 @@ class Catalogue:
     def _load_people(self, pubkeys: set[str]) -> None:
         profiles = _profiles(sorted(pubkeys))
         for pubkey in pubkeys:
-            name, about = profiles.get(pubkey, ("", ""))
+            name, about, updated = profiles.get(pubkey, ("", "", 0))
             if not name:
                 npub = npub_encode(pubkey)
                 name = f"{npub[:12]}…{npub[-4:]}"
-            self.authors[pubkey] = Author(pubkey, name, about)
+            self.authors[pubkey] = Author(pubkey, name, about, updated)
         if self.outlet in profiles:
-            outlet_name, about = profiles[self.outlet]
+            outlet_name, about, _updated = profiles[self.outlet]
             self.name = outlet_name or self.name
             self.about = about
 
-    # -- views of it (stable orders) ------------------------------------
+    # -- views of it (stable orders, cached until the next refresh) -------
+    def _index(self) -> _Index:
+        if self._cached is None:
+            self._cached = _Index.of(self.items.values())
+        return self._cached
+
     def public(self) -> list[Item]:
         """Published, not retracted: newest first (numbers break ties)."""
-        shown = [i for i in self.items.values() if i.retraction is None]
-        return sorted(shown, key=_newest_first)
+        return self._index().public
 
     def retracted(self) -> list[Item]:
-        return sorted((i for i in self.items.values() if i.retraction), key=_newest_first)
+        return self._index().retracted
 
     def by_author(self, pubkey: str) -> list[Item]:
-        return [i for i in self.public() if i.author == pubkey]
+        return self._index().authors.get(pubkey, [])
 
     def by_tag(self, slug: str) -> list[Item]:
-        return [i for i in self.public() if slug in {tag_slug(t) for t in i.hashtags}]
+        return self._index().tags.get(slug, [])
 
     def by_day(self, day: str) -> list[Item]:
-        return [i for i in self.public() if i.day == day]
+        return self._index().days.get(day, [])
+
+    def tags(self) -> list[str]:
+        return sorted(self._index().tags)
+
+    def days(self) -> list[str]:
+        return sorted(self._index().days, reverse=True)
 
     def translations(self, item: Item) -> list[Item]:
         """The other language versions of an item (original and translations)."""
         if not item.is_dispatch:
             return []
         root = item.translation_of or item.key
-        group = [
-            i
-            for i in self.public()
-            if i.key != item.key and (i.key == root or i.translation_of == root)
-        ]
+        group = [i for i in self._index().groups.get(root, []) if i.key != item.key]
         return sorted(group, key=lambda i: (i.language, i.number or 0))
 
+    def group(self, root: str) -> list[Item]:
+        """Public language versions grouped under ``root`` (the original's address)."""
+        return self._index().groups.get(root, [])
+
     def item_by_number(self, number: int) -> Item | None:
-        for item in self.items.values():
-            if item.number == number:
-                return item
-        return None
+        return self._index().numbers.get(number)
+
+    def newest(self) -> int:
+        """The newest time of anything the site shows (publications, versions,
+        retractions, profiles, live streams): the version time of the site."""
+        times = [i.updated_at for i in self.items.values()]
+        times += [a.updated for a in self.authors.values()]
+        times += [s.updated for s in self.live]
+        return max(times, default=0)
+
+
+@dataclass
+class _Index:
+    public: list[Item]
+    retracted: list[Item]
+    authors: dict[str, list[Item]]
+    tags: dict[str, list[Item]]
+    days: dict[str, list[Item]]
+    groups: dict[str, list[Item]]  # translation groups by original address
+    numbers: dict[int, Item]
+
+    @classmethod
+    def of(cls, items: Iterable[Item]) -> _Index:
+        ordered = sorted(items, key=_newest_first)
+        index = cls([], [], {}, {}, {}, {}, {})
+        for item in ordered:
+            if item.number is not None:
+                index.numbers[item.number] = item
+            if item.retraction is not None:
+                index.retracted.append(item)
+                continue
+            index.public.append(item)
+            index.authors.setdefault(item.author, []).append(item)
+            for slug in dict.fromkeys(tag_slug(t) for t in item.hashtags):
+                index.tags.setdefault(slug, []).append(item)
+            index.days.setdefault(item.day, []).append(item)
+            if item.is_dispatch:
+                index.groups.setdefault(item.translation_of or item.key, []).append(item)
+        return index
 
 
 def _newest_first(item: Item) -> tuple[int, int, str]:
@@ -357,8 +414,8 @@ def _load_items(outlet: str, keys: set[str] | None) -> dict[str, Item]:
         event = current.get(key)
         if event is None:
             continue  # not public (yet): a mirror that lacks the event shows nothing
-        versions = tuple(_version(e) for e, _ in history.get(key, []) if e.kind == LONG_FORM)
-        items[key] = _item(key, repost, event, versions, media)
+        shown = tuple(e for e, ok in history.get(key, []) if ok and e.kind == LONG_FORM)
+        items[key] = _item(key, repost, event, shown or (event,), media)
     for key, repost in withdrawn.items():
         if key in items or key not in deletions:
             continue
@@ -373,6 +430,7 @@ def _load_items(outlet: str, keys: set[str] | None) -> dict[str, Item]:
             event=None,
             author=author if _HEX64.match(author) else outlet,
             retraction=Retraction(deletion.created_at, deletion.content, deletion.id),
+            proofs=(deletion,),
         )
     return items
 
@@ -495,7 +553,7 @@ def _item(
     key: str,
     repost: Event,
     event: Event,
-    versions: tuple[Version, ...],
+    history: tuple[Event, ...],
     media: dict[tuple[str, str], Media],
 ) -> Item:
     shown = tuple(
@@ -521,13 +579,14 @@ def _item(
         place=(event.first_tag_value("location") or "")[:200],
         hashtags=hashtags[:20],
         media=shown,
-        versions=versions,
+        versions=tuple(_version(e) for e in history) if event.kind == LONG_FORM else (),
         translation_of=_translation_of(event),
+        proofs=(repost, *history),
     )
 
 
-def _profiles(pubkeys: list[str]) -> dict[str, tuple[str, str]]:
-    found: dict[str, tuple[str, str]] = {}
+def _profiles(pubkeys: list[str]) -> dict[str, tuple[str, str, int]]:
+    found: dict[str, tuple[str, str, int]] = {}
     for chunk in _chunks(pubkeys):
         marks = ",".join(["%s"] * len(chunk))
         for pubkey, raw in _rows(
@@ -535,15 +594,16 @@ def _profiles(pubkeys: list[str]) -> dict[str, tuple[str, str]]:
             " AND current AND NOT deleted AND NOT private",
             [METADATA, *chunk],
         ):
+            event = _event(str(raw))
             try:
-                profile = json.loads(_event(str(raw)).content)
+                profile = json.loads(event.content)
             except ValueError:
                 continue
             if not isinstance(profile, dict):
                 continue
             name = profile.get("display_name") or profile.get("name") or ""
             about = profile.get("about") or ""
-            found[str(pubkey)] = (str(name)[:100], str(about)[:1000])
+            found[str(pubkey)] = (str(name)[:100], str(about)[:1000], event.created_at)
     return found
 
 
@@ -569,6 +629,7 @@ def _load_live(outlet: str) -> list[Live]:
                 streaming,
                 event.first_tag_value("image") or "",
                 int(starts) if starts.isdigit() else event.created_at,
+                event.created_at,
             )
         )
     return streams

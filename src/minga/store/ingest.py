@@ -327,13 +327,18 @@ def _embargoed(
     held = {e.id: address_of[e.id] or e.id for e in fresh if e.kind in visibility.embargo_kinds}
     if not held:
         return set()
-    released: set[str] = set()
+    released: dict[str, int] = {}
     keys = list(dict.fromkeys(held.values()))
     for part in _chunks(keys):
         where, params = _in("key", part)
-        cursor.execute(f"SELECT key FROM minga_release WHERE {where}", params)
-        released.update(row[0] for row in cursor.fetchall())
-    return {event_id for event_id, key in held.items() if key not in released}
+        cursor.execute(f"SELECT key, since FROM minga_release WHERE {where}", params)
+        released.update((row[0], int(row[1])) for row in cursor.fetchall())
+    created = {e.id: e.created_at for e in fresh}
+    return {
+        event_id
+        for event_id, key in held.items()
+        if key not in released or created[event_id] < released[key]
+    }
 
 
 def _already_deleted(cursor: object, fresh: list[Event]) -> set[str]:

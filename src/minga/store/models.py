@@ -86,6 +86,10 @@ class Release(models.Model):
 
     key = models.TextField(primary_key=True)
     released_at = models.BigIntegerField()
+    # Versions of an address created before this stay private: the drafts the
+    # desk edited before publishing may hold what must not be public (a
+    # source's name); the published version and later corrections are public.
+    since = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "minga_release"

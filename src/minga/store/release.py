@@ -22,7 +22,7 @@ def _embargo_kinds() -> list[int]:
     return sorted(settings.MINGA.embargo_kinds) or [-1]
 
 
-def _set_private(keys: list[str], private: bool) -> None:
+def _set_private(keys: list[str], private: bool, since: int = 0) -> None:
     if not keys:
         return
     kinds = _embargo_kinds()
@@ -31,19 +31,23 @@ def _set_private(keys: list[str], private: bool) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE minga_event SET private = %s WHERE kind IN ({kind_marks})"
-            f" AND (address IN ({marks}) OR id IN ({marks}))",
-            [private, *kinds, *keys, *keys],
+            f" AND (address IN ({marks}) OR id IN ({marks})) AND created_at >= %s",
+            [private, *kinds, *keys, *keys, since],
         )
 
 
-def release(keys: Iterable[str]) -> None:
-    """Make the events of these addresses or ids public, now and from now on."""
+def release(keys: Iterable[str], since: int = 0) -> None:
+    """Make the events of these addresses or ids public, now and from now on;
+    versions of an address created before ``since`` stay private."""
     keys = list(dict.fromkeys(keys))
     now = int(time.time())
     with transaction.atomic():
         for key in keys:
-            Release.objects.get_or_create(key=key, defaults={"released_at": now})
-        _set_private(keys, False)
+            Release.objects.update_or_create(
+                key=key, defaults={"released_at": now, "since": since if ":" in key else 0}
+            )
+        _set_private([k for k in keys if ":" in k], False, since)
+        _set_private([k for k in keys if ":" not in k], False)
 
 
 def withdraw(keys: Iterable[str]) -> None:

@@ -1,0 +1,1 @@
+"""The outlet's static site: pages, feeds and sitemap from the catalogue."""
