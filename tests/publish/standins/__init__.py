@@ -1,0 +1,1 @@
+"""Stand-ins for the social platforms syndication posts to (tests only)."""
