@@ -47,7 +47,7 @@ class Status:
 
 
 class Mastodon(StandIn):
-    def __init__(self, token: str = "token-de-prueba", processing_polls: int = 1) -> None:
+    def __init__(self, token: str = "token-de-prueba", processing_polls: int = 1) -> None:  # noqa: S107
         super().__init__()
         self.token = token
         self.processing_polls = processing_polls  # GETs answering 206 before a video is ready

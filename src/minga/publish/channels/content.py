@@ -148,12 +148,20 @@ def compose(
 
 
 def _fit(text: str, room: int, measure: Callable[[str], int]) -> str:
+    """The longest :func:`shorten` of ``text`` that ``measure`` finds within ``room``."""
     if room <= 0:
         return ""
-    cut = shorten(text, room)
-    while cut and measure(cut) > room:  # measure may count more than characters
-        cut = shorten(cut, max(0, len(cut) - max(1, (measure(cut) - room))))
-    return cut
+    if measure(clean(text)) <= room:
+        return clean(text)
+    low, high, best = 1, min(room, len(text)), ""
+    while low <= high:  # measure may count more than characters: search
+        middle = (low + high) // 2
+        cut = shorten(text, middle)
+        if measure(cut) <= room:
+            best, low = cut, middle + 1
+        else:
+            high = middle - 1
+    return best
 
 
 def utf16_length(text: str) -> int:

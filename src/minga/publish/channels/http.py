@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,9 +82,15 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
 class Http:
     """Makes requests for one channel. ``transport`` is the seam tests may use."""
 
-    def __init__(self, name: str, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        transport: httpx.BaseTransport | None = None,
+        hint: Callable[[Reply], float | None] | None = None,
+    ) -> None:
         self.name = name
         self.transport = transport
+        self.hint = hint  # reads the wait a platform asked for from its error body
 
     def request(
         self,
@@ -98,10 +104,12 @@ class Http:
         data: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         params: Mapping[str, str] | None = None,
+        label: str = "",
     ) -> Reply:
         """Send one request; raise for what cannot be read as the platform's answer
         (see the module docstring), return anything else as a :class:`Reply`."""
-        what = f"{self.name}: {method} {httpx.URL(url).path}"
+        # label: what to call the request in messages when its URL holds a secret
+        what = f"{self.name}: {label or f'{method} {httpx.URL(url).path}'}"
         sent = {"User-Agent": USER_AGENT, **(headers or {})}
         try:
             with httpx.Client(
@@ -143,9 +151,10 @@ class Http:
                 raise RetryLater(detail) from exc
             raise Uncertain(detail) from exc
         if reply.status in RETRYABLE:
-            raise RetryLater(
-                f"{what}: HTTP {reply.status} {reply.body[:200]!r}", retry_after(reply.headers)
-            )
+            after = retry_after(reply.headers)
+            if after is None and self.hint is not None:
+                after = self.hint(reply)
+            raise RetryLater(f"{what}: HTTP {reply.status} {reply.body[:200]!r}", after)
         if reply.status == 504 or (reply.status >= 500 and not safe):
             # A gateway gave up waiting for the platform, which may have acted.
             detail = f"{what}: HTTP {reply.status}, the platform may have acted"
