@@ -54,9 +54,11 @@ def _register() -> None:
     from minga.keys.commands import keys
     from minga.newsroom.commands import roster
     from minga.node.commands import demo, init, serve, settings_table
+    from minga.publish.commands import publish, verify
     from minga.store.commands import events, export, import_
 
-    for command in (init, serve, demo, settings_table, events, import_, export, keys, roster):
+    commands = (init, serve, demo, settings_table, events, import_, export, keys, roster)
+    for command in (*commands, publish, verify):
         cli.add_command(command)
 
 

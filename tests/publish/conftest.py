@@ -24,6 +24,7 @@ from minga.events.kinds import LONG_FORM, NOTE
 from minga.media.models import Media
 from minga.media.pipeline import process
 from minga.newsroom import people, workflow
+from minga.newsroom.filing import summary_of
 from minga.newsroom.models import Person
 from minga.newsroom.signing import sign_as
 from minga.publish.catalogue import Catalogue
@@ -58,7 +59,7 @@ def dispatch(person: Person, d: str, title: str, body: str, lang: str, at: int, 
     tags = [
         ["d", d],
         ["title", title],
-        ["summary", body[:120]],
+        ["summary", summary_of(body)],
         ["L", "ISO-639-1"],
         ["l", lang, "ISO-639-1"],
         ["location", "Lima, plaza San Martín"],

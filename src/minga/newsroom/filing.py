@@ -79,6 +79,11 @@ def _hashtags(data: dict[str, Any]) -> list[str]:
 CLOCK_SLACK = 600  # phones' clocks run a little ahead
 
 
+def summary_of(body: str) -> str:
+    """The automatic summary of a body: its first 280 characters, one line."""
+    return " ".join(body.split())[:280]
+
+
 def _filed_at(data: dict[str, Any]) -> int:
     """When the reporter pressed send. Kept as given when plausible, so sending
     the same item again signs the very same event (same id: a duplicate)."""
@@ -140,8 +145,7 @@ def build(person: Person, data: dict[str, Any]) -> tuple[int, str, list[list[str
         if not body:
             raise InvalidInput(_("a dispatch needs a text"))
         tags += [["d", client_id], ["title", title]]
-        summary = " ".join(body.split())[:280]
-        tags.append(["summary", summary])
+        tags.append(["summary", summary_of(body)])
         content = body
     elif kind_name == "note":
         kind = NOTE

@@ -28,6 +28,7 @@ from minga.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from minga.keys import custody
 from minga.keys.models import Purpose
 from minga.newsroom import audit
+from minga.newsroom.filing import summary_of
 from minga.newsroom.models import Counter, Person, State, Story
 from minga.newsroom.signals import story_changed
 from minga.newsroom.signing import sign_as
@@ -246,6 +247,12 @@ def revise(
                 _("the author's key is not kept here: ask them to sign the new version")
             )
         tags = [t for t in event.tags if t[0] != CORRECTION_TAG]
+        if content is not None:
+            # An automatic summary follows the body: what the desk cut from the
+            # body (a source's name) must not live on in the summary.
+            summary = event.first_tag_value("summary")
+            if summary is not None and summary == summary_of(event.content):
+                tags = [t if t[0] != "summary" else ["summary", summary_of(content)] for t in tags]
         if title is not None:
             tags = [t for t in tags if t[0] != "title"] + [["title", title.strip()]]
         if correction.strip():

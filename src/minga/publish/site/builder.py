@@ -34,6 +34,7 @@ from minga.events.signing import SecretKey
 from minga.exceptions import MingaError
 from minga.publish import manifest as nsite
 from minga.publish.catalogue import Catalogue, File, Item, tag_slug
+from minga.publish.editions.single import Edition
 from minga.publish.site import paths, sitemap
 from minga.publish.site.feeds import Feed, Feeds
 from minga.publish.site.pages import Pages
@@ -91,6 +92,8 @@ class SiteBuilder:
         )
         self.pages = Pages(catalogue, self.renderer)
         self.feeds = Feeds(catalogue, self.renderer.site_url)
+        self.edition = Edition(catalogue, self.renderer, blobs, settings.MINGA.edition_days)
+        self.edition_stale = False
         self.files: dict[str, str] = {}  # path below out -> sha256: the manifest
         self.scopes: dict[str, set[str]] = {}  # scope -> files it made
         self.blocks: dict[tuple[str, int], tuple[str, ...]] = {}  # list block -> its keys
@@ -357,6 +360,7 @@ class SiteBuilder:
                 self._day(day)
             self._front()
             self._static()
+            self._edition()
         self._sweep()
         self._sign()
         self._report.seconds = time.perf_counter() - started
@@ -370,8 +374,24 @@ class SiteBuilder:
                 if path not in self.files and path != MANIFEST_FILE:
                     self._remove(path)
 
-    def update(self, keys: Iterable[str]) -> BuildReport:
-        """Render again what shows these items (after ``catalogue.refresh``)."""
+    def _edition(self) -> None:
+        self._scope("edition", {"edition.html": self.edition.render()})
+        self.edition_stale = False
+
+    def refresh_edition(self) -> BuildReport:
+        """Write the single-file edition again (after updates that left it stale)."""
+        self._report = BuildReport()
+        with self.renderer.active():
+            self._edition()
+        self._sign()
+        return self._report
+
+    def update(self, keys: Iterable[str], edition: bool = True) -> BuildReport:
+        """Render again what shows these items (after ``catalogue.refresh``).
+
+        The single-file edition holds days of items in one file: a publisher in
+        a hurry passes ``edition=False`` and calls ``refresh_edition`` later.
+        """
         started = time.perf_counter()
         self._report = BuildReport()
         keys = set(keys)
@@ -400,6 +420,10 @@ class SiteBuilder:
             self._front(chunks_to_render=keys)
             if self.catalogue.live != self.live_shown:
                 self._static()
+            if edition:
+                self._edition()
+            else:
+                self.edition_stale = True
         self._sign()
         self._report.seconds = time.perf_counter() - started
         return self._report
