@@ -4,6 +4,9 @@ port: every file of the site comes back byte for byte with GET /<sha256>."""
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,8 +17,12 @@ from minga.events.signing import SecretKey, sign_event
 from minga.exceptions import PublishError, RetryLater
 from minga.publish.targets import Report, target_for
 from minga.publish.targets.blossom import BlossomTarget
+from minga.store.ingest import ingest
 from tests.proxy import cutting_proxy
-from tests.publish.sites import BASE_TIME, build, files_v2
+from tests.publish.sites import BASE_TIME, build, files_v2, tree
+
+ROOT = Path(__file__).resolve().parents[2]
+READER = Path(__file__).with_name("nsite_client.mjs")
 
 
 def blobs(site) -> dict[str, bytes]:
@@ -137,3 +144,29 @@ def test_malformed_urls_are_config_errors(url):
 
     with pytest.raises(ConfigError, match="blossom"):
         target_for(url)
+
+
+def test_an_nsite_reader_made_by_others_fetches_the_site_back(node, newsroom, tmp_path):
+    """NDK reads the manifest from the node's relay, blossom-client-sdk fetches
+    every file it lists from the server its ``server`` tag names."""
+    for package in ("@nostr-dev-kit/ndk", "blossom-client-sdk"):
+        if not (ROOT / "node_modules" / package).is_dir():
+            pytest.fail(f"run `npm ci` first: the nsite reader uses {package} from npm")
+    site = build(tmp_path / "site", newsroom.outlet_key, servers=(node.base_url,))
+    target_for(f"blossom:{node.base_url}").deploy(site.root, site.manifest, None)
+    assert ingest([site.manifest])[0].ok  # the manifest on the relay
+    out = tmp_path / "fetched"
+    done = subprocess.run(
+        ["node", str(READER), node.relay_url, newsroom.outlet_key.pubkey, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["id"] == site.manifest.id
+    assert tree(out) == site.files
+    assert answer["files"]["/index.html"]["type"].startswith("text/html")
+    assert answer["files"]["/feed.atom"]["type"] == "application/atom+xml"

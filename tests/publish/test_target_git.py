@@ -226,3 +226,21 @@ def test_refusals_need_a_person(tmp_path):
     with pytest.raises(PublishError, match="not appear to be a git repository") as missing:
         target_for(f"git:{tmp_path / 'nowhere.git'}").deploy(site.root, site.manifest, None)
     assert not isinstance(missing.value, RetryLater)
+
+
+def test_the_machines_git_settings_do_not_change_the_site(tmp_path, monkeypatch):
+    ignore = tmp_path / "ignore"
+    ignore.write_text("*.atom\nmedia/\n")
+    attributes = tmp_path / "attributes"
+    attributes.write_text("*.html text eol=crlf\n")
+    config = tmp_path / "gitconfig"
+    config.write_text(
+        f"[core]\n\texcludesFile = {ignore}\n\tattributesFile = {attributes}\n"
+        "[commit]\n\tgpgSign = true\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    remote = bare(tmp_path / "pages.git")
+    site = build(tmp_path / "site", KEY)
+    target_for(f"git:{remote}").deploy(site.root, site.manifest, None)
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL")
+    assert tree(checkout(remote, tmp_path / "clone")) == published(site)

@@ -28,7 +28,8 @@ FORMS = (
 )
 DEFAULT_BRANCH = "gh-pages"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_BRANCH = re.compile(r"^(?!/|.*(?:\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/-]{1,200}$")
+# git check-ref-format's rules, for the characters allowed here.
+_BRANCH = re.compile(r"^(?![-/.])(?!.*(?:\.\.|//|/\.|@\{|\.lock$|\.lock/|/$|\.$))[\w./-]{1,200}$")
 
 
 def target_for(url: str) -> Target:

@@ -78,7 +78,7 @@ class GitTarget:
                 sync(files, repo, keep=self._kept)
                 put_bytes(repo, MANIFEST_RELATIVE, proof)
                 put_bytes(repo, NOJEKYLL, b"")
-                self._git(repo, "add", "--all")
+                self._git(repo, "add", "--all", "--force")  # nothing of the site is ignored
                 report = self._staged(repo, manifest)
                 if report is None:
                     return Report()  # the branch already holds this version
@@ -179,6 +179,9 @@ class GitTarget:
             "-c", "core.hooksPath=/dev/null",
             "-c", "core.autocrlf=false",
             "-c", "core.quotepath=false",
+            # The machine's own ignore and attribute files must not drop or alter files.
+            "-c", "core.excludesFile=/dev/null",
+            "-c", "core.attributesFile=/dev/null",
             *args,
         ]  # fmt: skip
         environment = {
