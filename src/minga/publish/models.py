@@ -84,3 +84,51 @@ class Delivery(Job):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.action} {self.item_key[:24]} ({self.state})"
+
+
+class Subscriber(models.Model):
+    """A reader of the e-mail newsletter (double opt-in: mailed once confirmed).
+
+    ``token`` is the reader's own secret for the confirm and unsubscribe links.
+    Unsubscribing deletes the row: a list of readers is worth protecting, and
+    the smallest one is the safest.
+    """
+
+    email = models.EmailField(max_length=254, unique=True)
+    language = models.CharField(max_length=8, blank=True)  # "": every language
+    token = models.CharField(max_length=64, unique=True)
+    confirmed = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "minga_subscriber"
+
+    def __str__(self) -> str:
+        return f"{self.email} ({'confirmed' if self.confirmed else 'unconfirmed'})"
+
+
+class MailState(models.TextChoices):
+    SENDING = "sending", _("sending")  # written before sending: left so if interrupted
+    SENT = "sent", _("sent")
+    REFUSED = "refused", _("refused")  # the server refused this address for good
+
+
+class Mailing(models.Model):
+    """One newsletter message to one subscriber, written before it is sent, so a
+    crash mid-way never mails anyone twice: a row left ``sending`` is never
+    sent again on its own."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="mailings")
+    message_id = models.CharField(max_length=200, unique=True)
+    item_key = models.CharField(max_length=200)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    state = models.CharField(max_length=10, choices=MailState.choices, default=MailState.SENDING)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "minga_mailing"
+        indexes = [models.Index(fields=["item_key", "action"], name="mailing_item")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.item_key[:24]} to {self.subscriber_id} ({self.state})"
