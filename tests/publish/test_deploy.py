@@ -203,3 +203,26 @@ def test_an_s3_server_that_is_down_is_retried_until_it_is_back(
                 client.delete_object(Bucket="sitio-deploy", Key=item["Key"])
             client.delete_bucket(Bucket="sitio-deploy")
         s3.stop()
+
+
+def test_versions_pruned_from_the_store_do_not_stop_deploys(newsroom, two_folders, tmp_path):
+    """The publisher keeps only the newest manifests: a deployment whose own
+    manifest, or whose target's live one, is gone still deploys the site."""
+    from minga.store.prune import prune_versions
+
+    key = newsroom.outlet_key
+    v1 = build(tmp_path / "site", key)
+    deploy.schedule(v1.manifest)
+    deploy.run_due(v1.root)
+    v2 = build(tmp_path / "site", key, files_v2(), BASE_TIME + 60)
+    deploy.schedule(v2.manifest)
+    resigned = build(tmp_path / "site", key, files_v2(), BASE_TIME + 90)  # same files
+    assert resigned.aggregate == v2.aggregate
+    deploy.schedule(resigned.manifest)
+    assert prune_versions(v1.manifest.address, 1) == 2  # v1 and the first v2 are gone
+    assert query.get(v1.manifest.id) is None
+    assert query.get(v2.manifest.id) is None
+    ran = deploy.run_due(resigned.root)
+    assert [(d.state, d.manifest_id) for d in ran] == [(JobState.DONE, resigned.manifest.id)] * 2
+    assert [(d.files_sent, d.files_deleted) for d in ran] == [(4, 1)] * 2  # hashed, not assumed
+    assert tree(tmp_path / "www") == held(resigned)

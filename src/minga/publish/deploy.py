@@ -161,14 +161,12 @@ def _set_aside(job: Deployment, why: str) -> None:
 
 
 def _deploy(job: Deployment, site: Path, current: Event | None) -> None:
-    manifest = query.get(job.manifest_id)
-    if manifest is None:
-        raise PublishError(f"manifest {job.manifest_id} is not in the store")
-    if current is not None and current.id != manifest.id and version(current) == job.aggregate:
-        manifest = current  # the same files, signed again: deploy the copy the site carries
-        job.manifest_id = current.id
-    elif current is None or current.id != manifest.id:
+    # The copy of the manifest the site carries is the one deployed: the same
+    # files may have been signed again since the deployment was recorded.
+    if current is None or version(current) != job.aggregate:
         raise RetryLater("the site folder does not hold this version yet (still building?)")
+    manifest = current
+    job.manifest_id = current.id
     live = _live(job.target)
     previous = query.get(live.manifest_id) if live is not None else None
     target = target_for(job.target)
