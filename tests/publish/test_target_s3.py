@@ -277,3 +277,34 @@ def test_target_urls():
     assert isinstance(target, S3Target)
     assert (target.bucket, target.prefix) == ("my-bucket", "a/b/")
     assert target_for("s3://my-bucket").prefix == ""
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "passing"),
+    [
+        ("SlowDown", 503, True),
+        ("InternalError", 500, True),
+        ("RequestTimeout", 400, True),
+        ("BadDigest", 400, True),
+        ("SomethingNew", 502, True),
+        ("TooManyRequests", 429, True),
+        ("AccessDenied", 403, False),
+        ("NoSuchBucket", 404, False),
+        ("InvalidAccessKeyId", 403, False),
+        ("SignatureDoesNotMatch", 403, False),
+    ],
+)
+def test_s3_errors_are_sorted_by_whether_waiting_helps(code, status, passing):
+    from botocore.exceptions import ClientError
+
+    from minga.publish.targets.s3 import s3_errors
+
+    answer = {
+        "Error": {"Code": code, "Message": "said the server"},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {"retry-after": "7"}},
+    }
+    with pytest.raises(PublishError, match=code) as raised, s3_errors("s3://b"):
+        raise ClientError(answer, "PutObject")
+    assert isinstance(raised.value, RetryLater) is passing
+    if passing:
+        assert raised.value.after == 7.0

@@ -139,7 +139,12 @@ class S3Target:
             return False
         if before == item.sha256:
             return True
-        head = s3.head_object(Bucket=self.bucket, Key=key)
+        try:
+            head = s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return False  # deleted since the listing
+            raise
         return bool(head.get("Metadata", {}).get("sha256") == item.sha256)
 
     def _put_file(self, s3: Any, key: str, item: SiteFile) -> None:
