@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -152,7 +153,11 @@ def test_an_nsite_reader_made_by_others_fetches_the_site_back(node, newsroom, tm
     for package in ("@nostr-dev-kit/ndk", "blossom-client-sdk"):
         if not (ROOT / "node_modules" / package).is_dir():
             pytest.fail(f"run `npm ci` first: the nsite reader uses {package} from npm")
-    site = build(tmp_path / "site", newsroom.outlet_key, servers=(node.base_url,))
+    # Newer than the manifest of the site the node itself builds on start.
+    moment = int(time.time()) + 60
+    site = build(
+        tmp_path / "site", newsroom.outlet_key, created_at=moment, servers=(node.base_url,)
+    )
     target_for(f"blossom:{node.base_url}").deploy(site.root, site.manifest, None)
     assert ingest([site.manifest])[0].ok  # the manifest on the relay
     out = tmp_path / "fetched"
