@@ -37,6 +37,7 @@ from minga.publish.channels.content import (
     images,
     retraction_text,
     shorten,
+    standing_note,
 )
 from minga.publish.channels.http import Http, Reply
 
@@ -142,7 +143,7 @@ class Bluesky:
         found = self._existing(rkey)
         if found:
             return found
-        text, spans = facets(compose(post, GRAPHEMES))
+        text, spans = facets(compose(post, GRAPHEMES, extra=standing_note(post)))
         record = self._record(post, text, spans)
         record["embed"] = self._embed(post)
         return self._create(rkey, record)

@@ -84,6 +84,11 @@ def correction_line(post: Post) -> str:
         return _("Correction: %(note)s") % {"note": clean(post.correction)}
 
 
+def standing_note(post: Post) -> str:
+    """The correction line a first post carries when the item was corrected before."""
+    return correction_line(post) if post.correction else ""
+
+
 def retraction_text(post: Post) -> str:
     """The public note a channel posts when an item is withdrawn."""
     with translation.override(language(post)):

@@ -27,6 +27,7 @@ from minga.publish.channels.content import (
     correction_line,
     fitting,
     retraction_text,
+    standing_note,
     url_weighted,
 )
 from minga.publish.channels.http import Http, Reply
@@ -75,7 +76,7 @@ class Mastodon:
         reply = self._call(
             "POST",
             "/api/v1/statuses",
-            json_body=self._body(post, media),
+            json_body=self._body(post, media, standing_note(post)),
             headers={"Idempotency-Key": _key(post, "post")},
         )
         return _status(reply, "the post")

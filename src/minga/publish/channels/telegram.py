@@ -28,6 +28,7 @@ from minga.publish.channels.content import (
     fitting,
     images,
     retraction_text,
+    standing_note,
     utf16_length,
 )
 from minga.publish.channels.http import Http, Reply
@@ -96,7 +97,7 @@ class Telegram:
         photo = next((p for p in (fitting(a, PHOTO_LIMIT) for a in images(post)) if p), None)
         if photo is not None:
             fields = {"chat_id": self.chat, "parse_mode": "HTML"}
-            fields["caption"] = markup(post, CAPTION_LIMIT, whole=False)
+            fields["caption"] = markup(post, CAPTION_LIMIT, whole=False, extra=standing_note(post))
             data = photo.path.read_bytes()
             files = {"photo": (photo.path.name, data, photo.mime)}
             message = self._send("sendPhoto", data=fields, files=files)
