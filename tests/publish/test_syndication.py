@@ -13,6 +13,7 @@ from django.urls import include, path
 from django.utils import timezone
 
 from minga import config
+from minga.exceptions import PublishError
 from minga.newsroom import workflow
 from minga.publish import jobs, syndication
 from minga.publish.channels import bluesky
@@ -101,6 +102,18 @@ def test_nothing_is_configured_by_default(published, settings):
     catalogue = published.catalogue()
     assert syndication.schedule(catalogue, catalogue.items) == []
     assert syndication.run_due() == []
+
+
+def test_a_channel_without_its_credential_is_off(published, settings, monkeypatch):
+    monkeypatch.delenv("MINGA_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("MINGA_BLUESKY_PASSWORD", raising=False)
+    settings.MINGA = config.load({"telegram_chat": "@prueba", "bluesky_handle": "prueba.test"})
+    assert syndication.channels() == []
+    monkeypatch.setenv("MINGA_TELEGRAM_TOKEN", "42:tok")
+    assert [c.name for c in syndication.channels()] == ["telegram"]
+    catalogue = published.catalogue()
+    made = syndication.schedule(catalogue, [published.keys["note"]])
+    assert [(d.channel, d.action) for d in made] == [("telegram", "post")]
 
 
 def test_every_item_goes_out_once_on_every_channel(platforms, published):
@@ -241,6 +254,17 @@ def test_a_lost_telegram_answer_is_uncertain_and_never_resent(platforms, publish
     assert states(key)[("mastodon", "post")] == JobState.DONE
     assert len(platforms.telegram.live()) == 1
     assert len(platforms.mastodon.live()) == 1  # the idempotency key found the first
+    # the desk finds the message on the channel and records it: follow-ups reach it
+    [message] = platforms.telegram.live()
+    uncertain = Delivery.objects.get(channel="telegram", item_key=key)
+    syndication.settle(uncertain, f"text:{message.message_id}")
+    workflow.retract(key, published.editor, "Duplicada.")
+    syndication.schedule(catalogue, catalogue.refresh([key]))
+    syndication.run_due(limit=50)
+    assert states(key)[("telegram", "retract")] == JobState.DONE
+    assert message.deleted
+    with pytest.raises(PublishError, match="only an uncertain or failed"):
+        syndication.settle(uncertain, "text:1")
 
 
 def test_a_crash_between_claim_and_finish_is_recovered(platforms, published):

@@ -300,6 +300,18 @@ def recover() -> int:
     return jobs.recover(Delivery, repeatable)
 
 
+def settle(job: Delivery, remote_id: str, remote_url: str = "") -> None:
+    """A person checked the channel and found an uncertain (or failed) post there:
+    record it as done, with its id on the platform, so follow-ups can reach it."""
+    if job.state not in (JobState.UNCERTAIN, JobState.FAILED):
+        raise PublishError(f"only an uncertain or failed delivery can be settled, not {job.state}")
+    if not remote_id.strip():
+        raise PublishError("settling a delivery needs the post's id on the platform")
+    job.state, job.last_error = JobState.DONE, ""
+    job.remote_id, job.remote_url = remote_id.strip(), remote_url.strip()
+    job.save(update_fields=["state", "last_error", "remote_id", "remote_url", "updated"])
+
+
 def deliveries(item_key: str) -> list[Delivery]:
     """Every delivery of one item, for the desk: channel, action, state, link."""
     return list(Delivery.objects.filter(item_key=item_key).order_by("channel", "pk"))
