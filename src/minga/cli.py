@@ -55,10 +55,11 @@ def _register() -> None:
     from minga.newsroom.commands import roster
     from minga.node.commands import demo, init, serve, settings_table
     from minga.publish.commands import publish, verify
+    from minga.publish.newsletter_cli import newsletter
     from minga.store.commands import events, export, import_
 
     commands = (init, serve, demo, settings_table, events, import_, export, keys, roster)
-    for command in (*commands, publish, verify):
+    for command in (*commands, publish, verify, newsletter):
         cli.add_command(command)
 
 

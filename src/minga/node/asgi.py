@@ -25,6 +25,9 @@ def build(config: Config | None = None) -> Any:
     from minga.blobs.endpoints import BLOB_PATH, handlers
     from minga.node.runtime import Node
     from minga.node.static import StaticFiles
+    from minga.publish.identity import site_folder
+    from minga.publish.serve import PREFIX as SITE
+    from minga.publish.serve import SiteFiles
     from minga.relay.endpoint import routes
 
     node = Node(config or settings.MINGA)
@@ -53,12 +56,15 @@ def build(config: Config | None = None) -> Any:
     )
     web = get_asgi_application()
     static = StaticFiles(Path(settings.STATIC_ROOT))
+    site = SiteFiles(site_folder(node.config))
 
     async def application(scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
         path = scope.get("path", "")
         if kind == "http" and path.startswith("/static/"):
             await static(scope, receive, send)
+        elif kind == "http" and (path.startswith(SITE) or path == SITE.rstrip("/")):
+            await site(scope, receive, send)
         elif (
             kind != "http"
             or path in ("/relay", "/relay/", "/upload")

@@ -89,6 +89,9 @@ def demo(port: int, host: str, no_serve: bool) -> None:
     cfg.data_path.mkdir(parents=True, exist_ok=True)
     summary = populate()
     collect_static()
+    from minga.publish.rebuild import build_site
+
+    site, _report = build_site(cfg)
     lines = [
         f"demo outlet  {summary.outlet_name}  (data in {cfg.data_path})",
         f"web          {cfg.base_url}/",
@@ -97,6 +100,9 @@ def demo(port: int, host: str, no_serve: bool) -> None:
         f"relay        {cfg.relay_url}",
         f"blobs        {cfg.base_url}/<sha256>  (Blossom: PUT {cfg.base_url}/upload)",
         f"events       {summary.events} signed events from {len(summary.reporters)} reporters",
+        f"site         {cfg.base_url}/site/   (built in {site.out}; feeds: /site/feed.atom,"
+        " /site/feed.rss, /site/feed.json; offline: /site/edition.html)",
+        f"check it     minga verify {site.out}   or   minga verify {cfg.base_url}/site/",
     ]
     for name, npub, nsec in summary.reporters:
         lines.append(f"reporter     {name}: {npub}")

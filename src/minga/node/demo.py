@@ -8,8 +8,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from minga.blobs.storage import BlobStore
 from minga.events.event import Event
 from minga.events.kinds import DELETION, LONG_FORM, NOTE
 from minga.events.signing import SecretKey, sign_event
@@ -17,6 +19,7 @@ from minga.keys import custody
 from minga.keys.nip19 import npub_encode, nsec_encode
 from minga.newsroom import people, workflow
 from minga.newsroom.models import Person
+from minga.node.demo_photo import demo_photo
 from minga.node.setup import create_admin, ensure_identity, migrate
 from minga.store.ingest import ingest
 from minga.store.query import count
@@ -140,6 +143,9 @@ CORRECTION = (
 )
 
 
+CORRECTION_NOTE = "La primera versión decía dos mil personas; el conteo fue de tres mil."
+
+
 @dataclass(frozen=True)
 class Summary:
     outlet_name: str
@@ -148,8 +154,20 @@ class Summary:
     events: int
 
 
+# English versions of Spanish dispatches: d of the translation -> d of the original.
+TRANSLATIONS = {
+    "national-strike-day-1": "paro-nacional-dia-1",
+    "teargas-san-martin-square": "gases-plaza-san-martin",
+}
+
+
 def _dispatch(
-    key: SecretKey, now: int, item: Dispatch, body: str | None = None, hours: float | None = None
+    key: SecretKey,
+    now: int,
+    item: Dispatch,
+    body: str | None = None,
+    hours: float | None = None,
+    extra: list[list[str]] | None = None,
 ) -> Event:
     _, ago, d, lang, title, summary, place, hashtags, text = item
     created = now - int((hours if hours is not None else ago) * HOUR)
@@ -162,6 +180,7 @@ def _dispatch(
         ["l", lang, "ISO-639-1"],
         ["location", place],
         *[["t", t] for t in hashtags],
+        *(extra or []),
     ]
     return sign_event(key, LONG_FORM, body or text, tags, created)
 
@@ -182,12 +201,20 @@ def populate() -> Summary:
     if count() < 10:
         now = int(time.time())
         events: list[Event] = []
+        rosa = Person.objects.get(pubkey=keys[0].pubkey)
+        photo = demo_photo(rosa, BlobStore(settings.MINGA.data_path / "blobs"))
+        address = {d[2]: f"{LONG_FORM}:{keys[d[0]].pubkey}:{d[2]}" for d in DISPATCHES}
         for item in DISPATCHES:
-            events.append(_dispatch(keys[item[0]], now, item))
-        who, hours, corrected = CORRECTION
-        events.append(_dispatch(keys[who], now, DISPATCHES[0], corrected, hours))
+            extra = [photo] if item[2] == "paro-nacional-dia-1" else []
+            if item[2] in TRANSLATIONS:
+                extra.append(["a", address[TRANSLATIONS[item[2]]], "", "translation"])
+            events.append(_dispatch(keys[item[0]], now, item, extra=extra))
+
+        notes: dict[tuple[int, float], str] = {}
         for who, ago, text in NOTES:
-            events.append(sign_event(keys[who], NOTE, text, [], now - int(ago * HOUR)))
+            note = sign_event(keys[who], NOTE, text, [], now - int(ago * HOUR))
+            notes[(who, ago)] = note.id
+            events.append(note)
         mistaken = sign_event(
             keys[1], NOTE, "Reportan un herido en el km 12 (sin confirmar).", [], now - 25 * HOUR
         )
@@ -205,7 +232,14 @@ def populate() -> Summary:
         # The desk has published the older dispatches; the last two wait for it.
         editor = get_user_model().objects.get(username=ADMIN)
         for item in sorted(DISPATCHES[:4], key=lambda d: -d[1]):
-            workflow.publish(f"{LONG_FORM}:{keys[item[0]].pubkey}:{item[2]}", editor)
+            workflow.publish(address[item[2]], editor)
+        for who, ago, _text in NOTES[:2]:
+            workflow.publish(notes[(who, ago)], editor)
+        # Then the desk corrects the first one, with a public note.
+        who, _hours, corrected = CORRECTION
+        workflow.revise(
+            address[DISPATCHES[who][2]], editor, content=corrected, correction=CORRECTION_NOTE
+        )
     reporters = [
         (f"{name} ({username})", npub_encode(key.pubkey), nsec_encode(key.hex()))
         for username, name, key in people_keys

@@ -20,6 +20,7 @@ from minga.events.validate import Limits
 from minga.media.worker import MediaWorker
 from minga.newsroom.policy import Policy
 from minga.newsroom.signals import story_changed
+from minga.publish.publisher import Publisher
 from minga.relay.hub import Hub
 from minga.relay.writer import IngestWriter
 from minga.store import ingest as store_ingest
@@ -68,6 +69,7 @@ class Node:
         self.writer: IngestWriter
         self.uploads = config.data_path / "uploads"
         self.media = MediaWorker(self.blobs, self.uploads)
+        self.publisher: Publisher
 
     def read(self, func: Callable[[], T]) -> T:
         """Run store work on a reader thread with a healthy connection."""
@@ -124,6 +126,9 @@ class Node:
         self.outlet, self.node_pubkey = await loop.run_in_executor(self.readers, _identity)
         self.policy = Policy(self.outlet, self.node_pubkey, open_writes=self.config.open_writes)
         await self.call(self.policy.refresh)
+        self.publisher = Publisher(self.config, self.blobs, self.outlet)
+        store_ingest.add_listener(self.publisher.on_stored)
+        self.publisher.start()
         refresher = loop.create_task(self._refresh_roster(), name="roster-refresh")
         self.writer = IngestWriter(
             self.visibility, self.config.write_batch, on_ephemeral=self.hub.publish_ephemeral
@@ -141,6 +146,8 @@ class Node:
             CURRENT = None
             story_changed.disconnect(self._story_changed)
             store_ingest.remove_listener(self._stored)
+            store_ingest.remove_listener(self.publisher.on_stored)
+            await loop.run_in_executor(None, self.publisher.stop)
             await loop.run_in_executor(None, self.media.stop)
             await self.writer.stop()
             await loop.run_in_executor(None, self._close_reader_connections)

@@ -20,36 +20,14 @@ def publish() -> None:
 
 
 def _build(out: str | None = None) -> tuple[SiteBuilder, BuildReport]:
-    """Build the site (incremental on disk: unchanged files are not written)."""
     from minga.cli import setup_django
 
     cfg = setup_django()
     from pathlib import Path
 
-    from minga.blobs.storage import BlobStore
-    from minga.exceptions import NotFound
-    from minga.newsroom.models import Outlet
-    from minga.publish.catalogue import Catalogue
-    from minga.publish.identity import outlet_key, site_folder
-    from minga.publish.site.builder import SiteBuilder
-    from minga.store.ingest import ingest
+    from minga.publish.rebuild import build_site
 
-    outlet = Outlet.current()
-    if outlet is None:
-        raise NotFound("no outlet here yet: run `minga init` first")
-    folder = Path(out) if out else site_folder(cfg)
-    builder = SiteBuilder(
-        Catalogue.load(outlet.pubkey, outlet.name),
-        folder,
-        BlobStore(cfg.data_path / "blobs"),
-        outlet_key=outlet_key(),
-    )
-    report = builder.build_all()
-    if report.manifest is not None:
-        outcome = ingest([report.manifest])[0]
-        if not outcome.ok:
-            click.echo(f"the manifest was not stored: {outcome.message}", err=True)
-    return builder, report
+    return build_site(cfg, Path(out) if out else None)
 
 
 @publish.command()
@@ -62,6 +40,24 @@ def build(out: str | None) -> None:
     click.echo(f"{builder.out}: {describe(report)} in {report.seconds:.2f} s")
     if builder.manifest is None:
         click.echo("the outlet key is not on this node: the site is not signed", err=True)
+
+
+@publish.command()
+def status() -> None:
+    """Where the site is deployed and how each target is doing."""
+    from minga.cli import setup_django
+
+    setup_django()
+    from minga.publish.deploy import status as deployments
+
+    rows = deployments()
+    if not rows:
+        click.echo("no deploy targets (setting publish_targets)")
+    for row in rows:
+        live = row.live_version[:12] or "nothing yet"
+        click.echo(f"{row.target}\n  holds {live}; newest {row.version[:12]} {row.state}")
+        if row.error:
+            click.echo(f"  last error: {row.error}")
 
 
 @publish.command()

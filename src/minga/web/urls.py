@@ -11,5 +11,6 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("minga.publish.urls")),
     path("", include("minga.newsroom.urls")),
 ]

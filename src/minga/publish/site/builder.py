@@ -39,6 +39,7 @@ from minga.publish.site import paths, sitemap
 from minga.publish.site.feeds import Feed, Feeds
 from minga.publish.site.pages import Pages
 from minga.publish.site.render import Renderer
+from minga.publish.targets import blossom_servers
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "site"
@@ -442,9 +443,14 @@ class SiteBuilder:
         if self.outlet_key is None:
             return
         listed = {"/" + path: sha for path, sha in self.files.items() if path != MANIFEST_FILE}
+        servers = blossom_servers()
         created = self.catalogue.newest()
         previous = self.manifest or self._manifest_on_disk()
-        if previous is not None and nsite.paths_of(previous) == listed:
+        if (
+            previous is not None
+            and nsite.paths_of(previous) == listed
+            and previous.tag_values("server") == servers
+        ):
             if previous.created_at >= created and previous.pubkey == self.outlet_key.pubkey:
                 self.manifest = previous
                 return
@@ -453,7 +459,7 @@ class SiteBuilder:
             # differently): the new manifest must still be the newer one.
             created = previous.created_at + 1
         self.manifest = nsite.sign_manifest(
-            self.outlet_key, listed, created, title=self.catalogue.name
+            self.outlet_key, listed, created, title=self.catalogue.name, servers=servers
         )
         self._put(MANIFEST_FILE, (self.manifest.to_json() + "\n").encode("utf-8"))
         self.files.pop(MANIFEST_FILE, None)  # the manifest does not list itself
