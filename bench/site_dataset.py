@@ -28,6 +28,7 @@ pages) and ``FEED_ITEMS`` items a feed; see bench/references/README.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -38,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REFERENCES = Path(__file__).resolve().parent / "references"
 PER_PAGE = 25
@@ -47,276 +49,11 @@ DAYS = 90
 OUTLET_NAME = "La Minga"
 PHOTO_WIDTHS = (320, 640, 1280)
 
-REPORTERS = [
-    "Rosa Quispe",
-    "Teodoro Mamani",
-    "Lucía Huamán",
-    "Marco Condori",
-    "Elena Villca",
-    "Julián Ccama",
-    "Ana Choque",
-    "Ruth Apaza",
-    "Walter Nina",
-    "Carmen Flores",
-    "Diego Puma",
-    "Sofía Limachi",
-]
-PLACES = [
-    ("Lima", "plaza San Martín"),
-    ("Lima", "avenida Abancay"),
-    ("Puno", "puente Ramis"),
-    ("Puno", "plaza de Armas"),
-    ("Juliaca", "salida a Arequipa"),
-    ("Cusco", "plaza Túpac Amaru"),
-    ("Arequipa", "puente Añashuayco"),
-    ("Ayacucho", "óvalo de la Magdalena"),
-    ("Andahuaylas", "aeródromo"),
-    ("Huancavelica", "mercado central"),
-    ("Abancay", "carretera Interoceánica"),
-    ("Ilave", "puente internacional"),
-    ("Desaguadero", "frontera"),
-    ("Huancayo", "plaza Constitución"),
-    ("Chala", "Panamericana Sur, km 612"),
-    ("Ica", "peaje de Villacurí"),
-    ("Trujillo", "plaza de Armas"),
-    ("Piura", "puente Cáceres"),
-    ("Chiclayo", "paseo Yortuque"),
-    ("Cajamarca", "plaza de Armas"),
-    ("Huaraz", "puente Quillcay"),
-    ("Tacna", "paseo Cívico"),
-    ("Moquegua", "Cuesta del Chivo"),
-    ("Sicuani", "estación de tren"),
-    ("Quillabamba", "mercado modelo"),
-    ("Espinar", "plaza de Yauri"),
-    ("Ayaviri", "estadio municipal"),
-    ("Azángaro", "puente Azángaro"),
-    ("Juli", "plaza Mayor"),
-    ("Pucallpa", "puerto Henry"),
-]
-HASHTAGS = [
-    "paronacional",
-    "transporte",
-    "bloqueos",
-    "derechoshumanos",
-    "prensa",
-    "censura",
-    "salud",
-    "heridos",
-    "detenidos",
-    "marcha",
-    "asamblea",
-    "comuneros",
-    "estudiantes",
-    "mineria",
-    "agua",
-    "agricultura",
-    "mercados",
-    "precios",
-    "combustible",
-    "aeropuerto",
-    "frontera",
-    "migracion",
-    "elecciones",
-    "congreso",
-    "gobierno",
-    "policia",
-    "fuerzasarmadas",
-    "estadodeemergencia",
-    "toquedequeda",
-    "internet",
-    "apagon",
-    "radio",
-    "periodismo",
-    "fiscalia",
-    "justicia",
-    "memoria",
-    "mujeres",
-    "quechua",
-    "aymara",
-    "amazonia",
-    "clima",
-    "lluvias",
-    "educacion",
-    "universidad",
-    "sindicatos",
-    "mineros",
-    "cocaleros",
-    "turismo",
-    "economia",
-    "abastecimiento",
-    "puno",
-    "lima",
-    "cusco",
-    "arequipa",
-    "ayacucho",
-    "juliaca",
-    "strike",
-    "protests",
-    "humanrights",
-    "pressfreedom",
-]
-PEOPLE = [
-    ("Hilda Mamani", "dirigenta del mercado", "market leader"),
-    ("Percy Ticona", "presidente de la comunidad", "community president"),
-    ("Nélida Cutipa", "enfermera del hospital regional", "nurse at the regional hospital"),
-    ("Óscar Layme", "transportista", "bus driver"),
-    ("Flor Ayamamani", "estudiante de la universidad", "university student"),
-    ("Edwin Coaquira", "abogado de los detenidos", "lawyer for the detainees"),
-    ("Gladys Calla", "vecina del barrio", "local resident"),
-    ("el coronel Ríos", "jefe policial de la zona", "regional police chief"),
-]
-ES = {
-    "subjects": [
-        "Los comuneros de {city}",
-        "Los vecinos reunidos en asamblea",
-        "Los brigadistas de salud",
-        "Los policías",
-        "Las dirigentas del mercado",
-        "Los transportistas de {city}",
-        "Cientos de estudiantes",
-        "Los mineros artesanales",
-        "Los enviados de la Defensoría del Pueblo",
-        "Los familiares de los detenidos",
-        "Las rondas campesinas",
-        "Los dirigentes del frente de defensa de {city}",
-    ],
-    "verbs": [
-        "bloquearon",
-        "marcharon hacia",
-        "denunciaron el cierre de",
-        "rodearon",
-        "levantaron el bloqueo de",
-        "anunciaron una vigilia en",
-        "exigieron la reapertura de",
-        "se concentraron en",
-        "cerraron",
-        "reabrieron",
-    ],
-    "objects": [
-        "la carretera Panamericana",
-        "el puente principal",
-        "la plaza de Armas",
-        "la sede de la prefectura",
-        "los accesos al aeropuerto",
-        "el mercado central",
-        "la salida hacia la costa",
-        "la comisaría del distrito",
-        "el terminal terrestre",
-        "la oficina del gobierno regional",
-    ],
-    "complements": [
-        "desde las cinco de la mañana",
-        "tras una asamblea de tres horas",
-        "pese a la lluvia",
-        "sin presencia policial",
-        "mientras caían gases lacrimógenos",
-        "según testigos consultados por este medio",
-        "por tercer día consecutivo",
-        "a la espera de una respuesta del Ejecutivo",
-        "con banderas y ollas comunes",
-        "bajo el estado de emergencia",
-    ],
-    "facts": [
-        "Al menos {n} personas fueron atendidas en el centro de salud, según el personal de turno.",
-        "El precio del balón de gas subió a {n} soles en los mercados de la zona.",
-        "Unas {n} personas participaron en la marcha, según el conteo de este medio.",
-        "La señal de internet móvil estuvo cortada durante {n} horas.",
-        "Los transportistas calculan pérdidas de {n} mil soles por día.",
-        "La fiscalía abrió {n} investigaciones por las detenciones de la semana.",
-    ],
-    "connectives": [
-        "Además,",
-        "Por la tarde,",
-        "Horas después,",
-        "Mientras tanto,",
-        "Sin embargo,",
-    ],
-    "said": "dijo",
-    "list_intro": "Puntos confirmados por nuestros reporteros:",
-    "statuses": ["bloqueado", "despejado", "con tránsito restringido", "vigilado por la policía"],
-    "headings": ["Lo que se sabe", "Qué piden", "La respuesta oficial", "En las calles"],
-    "link_texts": ["según el comunicado", "el informe de la Defensoría", "la lista oficial"],
-    "see_also": "como informamos",
-    "title_in": "en",
-    "summaries": [
-        "{subject} {verb} {object} {complement}; la situación en {city} sigue tensa.",
-        "Lo que vimos en {city}: {subject_lc} {verb} {object}.",
-    ],
-    "alt": "{subject} en {place}, {city}",
-}
-EN = {
-    "subjects": [
-        "Farmers from {city}",
-        "The neighbourhood assembly",
-        "A group of volunteer medics",
-        "Police officers",
-        "Market leaders",
-        "Bus drivers from {city}",
-        "Hundreds of students",
-        "Small-scale miners",
-        "The Ombudsman's office",
-        "Relatives of the detainees",
-        "Peasant patrols",
-        "The {city} defence front",
-    ],
-    "verbs": [
-        "blocked",
-        "marched to",
-        "denounced the closure of",
-        "surrounded",
-        "lifted the blockade of",
-        "announced a vigil at",
-        "demanded the reopening of",
-        "gathered at",
-        "closed",
-        "reopened",
-    ],
-    "objects": [
-        "the Pan-American highway",
-        "the main bridge",
-        "the main square",
-        "the prefecture",
-        "the roads to the airport",
-        "the central market",
-        "the road to the coast",
-        "the district police station",
-        "the bus terminal",
-        "the regional government office",
-    ],
-    "complements": [
-        "from five in the morning",
-        "after a three-hour assembly",
-        "despite the rain",
-        "with no police in sight",
-        "as tear gas fell",
-        "according to witnesses we spoke to",
-        "for the third day running",
-        "while waiting for an answer from the government",
-        "with flags and community kitchens",
-        "under the state of emergency",
-    ],
-    "facts": [
-        "At least {n} people were treated at the health centre, staff on duty said.",
-        "A gas cylinder now costs {n} soles in local markets.",
-        "Some {n} people joined the march, by our own count.",
-        "Mobile internet was cut for {n} hours.",
-        "Transport unions estimate losses of {n} thousand soles a day.",
-        "Prosecutors opened {n} inquiries into this week's arrests.",
-    ],
-    "connectives": ["Also,", "In the afternoon,", "Hours later,", "Meanwhile,", "However,"],
-    "said": "said",
-    "list_intro": "Points confirmed by our reporters:",
-    "statuses": ["blocked", "clear", "restricted traffic", "watched by police"],
-    "headings": ["What we know", "What they ask for", "The official answer", "In the streets"],
-    "link_texts": ["according to the statement", "the Ombudsman's report", "the official list"],
-    "see_also": "as we reported",
-    "title_in": "in",
-    "summaries": [
-        "{subject} {verb} {object} {complement}; {city} remains tense.",
-        "What we saw in {city}: {subject_lc} {verb} {object}.",
-    ],
-    "alt": "{subject} at {place}, {city}",
-}
+
+@functools.cache
+def words() -> dict[str, Any]:
+    """Names, places, hashtags and phrase pools (bench/references/site_words.json)."""
+    return json.loads((REFERENCES / "site_words.json").read_text())
 
 
 # -- the dataset ---------------------------------------------------------------
@@ -443,13 +180,13 @@ def make_photos(folder: Path, count: int = 40, seed: int = 1) -> list[Photo]:
     return photos
 
 
-def _sentence(words: dict, rng: random.Random, city: str) -> str:
-    subject = rng.choice(words["subjects"]).format(city=city)
-    text = f"{subject} {rng.choice(words['verbs'])} {rng.choice(words['objects'])}"
-    return f"{text} {rng.choice(words['complements'])}."
+def _sentence(phrases: dict, rng: random.Random, city: str) -> str:
+    subject = rng.choice(phrases["subjects"]).format(city=city)
+    text = f"{subject} {rng.choice(phrases['verbs'])} {rng.choice(phrases['objects'])}"
+    return f"{text} {rng.choice(phrases['complements'])}."
 
 
-def _emphasise(sentence: str, rng: random.Random, number: int, words: dict) -> str:
+def _emphasise(sentence: str, rng: random.Random, number: int, phrases: dict) -> str:
     roll = rng.random()
     parts = sentence.rstrip(".").split(" ")
     if len(parts) < 6:
@@ -464,64 +201,64 @@ def _emphasise(sentence: str, rng: random.Random, number: int, words: dict) -> s
     elif roll < 0.33:
         span = f"[{span}](https://defensoria.example.org/reportes/{number % 997})"
     elif roll < 0.36 and number > 1:
-        span = f"[{words['see_also']}](/d/{rng.randrange(number)}/)"
+        span = f"[{phrases['see_also']}](/d/{rng.randrange(number)}/)"
     else:
         return sentence
     return " ".join(p for p in (before, span, after) if p) + "."
 
 
-def _body(words: dict, rng: random.Random, city: str, number: int, target: int) -> str:
+def _body(phrases: dict, rng: random.Random, city: str, number: int, target: int) -> str:
     blocks: list[str] = []
     length = 0
     while length < target:
         roll = rng.random()
         if roll < 0.08 and blocks:
-            block = f"## {rng.choice(words['headings'])}"
+            block = f"## {rng.choice(phrases['headings'])}"
         elif roll < 0.18 and blocks:
-            who, role_es, role_en = rng.choice(PEOPLE)
-            role = role_es if words is ES else role_en
-            quote = _sentence(words, rng, city).rstrip(".")
-            block = f"> «{quote}», {words['said']} {who}, {role}."
+            who, role_es, role_en = rng.choice(words()["people"])
+            role = role_es if phrases is words()["es"] else role_en
+            quote = _sentence(phrases, rng, city).rstrip(".")
+            block = f"> «{quote}», {phrases['said']} {who}, {role}."
         elif roll < 0.24 and blocks:
             items = [
-                f"- {c}, {p}: {rng.choice(words['statuses'])}"
-                for c, p in rng.sample(PLACES, rng.randrange(3, 6))
+                f"- {c}, {p}: {rng.choice(phrases['statuses'])}"
+                for c, p in rng.sample(words()["places"], rng.randrange(3, 6))
             ]
-            block = "\n".join([words["list_intro"], "", *items])
+            block = "\n".join([phrases["list_intro"], "", *items])
         else:
             sentences = []
             for _ in range(rng.randrange(2, 6)):
                 if rng.random() < 0.25:
-                    sentences.append(rng.choice(words["facts"]).format(n=rng.randrange(2, 900)))
+                    sentences.append(rng.choice(phrases["facts"]).format(n=rng.randrange(2, 900)))
                 else:
-                    s = _sentence(words, rng, city)
+                    s = _sentence(phrases, rng, city)
                     if rng.random() < 0.3:
-                        s = f"{rng.choice(words['connectives'])} {s[0].lower()}{s[1:]}"
-                    sentences.append(_emphasise(s, rng, number, words))
+                        s = f"{rng.choice(phrases['connectives'])} {s[0].lower()}{s[1:]}"
+                    sentences.append(_emphasise(s, rng, number, phrases))
             block = " ".join(sentences)
         blocks.append(block)
         length += len(block) + 2
     return "\n\n".join(blocks)
 
 
-def _title(words: dict, rng: random.Random, city: str) -> str:
+def _title(phrases: dict, rng: random.Random, city: str) -> str:
     while True:
-        subject = rng.choice(words["subjects"]).format(city=city)
-        title = f"{subject} {rng.choice(words['verbs'])} {rng.choice(words['objects'])}"
+        subject = rng.choice(phrases["subjects"]).format(city=city)
+        title = f"{subject} {rng.choice(phrases['verbs'])} {rng.choice(phrases['objects'])}"
         if rng.random() < 0.5:
-            title += f" {words['title_in']} {city}"
+            title += f" {phrases['title_in']} {city}"
         if 40 <= len(title) <= 90:
             return title
 
 
-def _summary(words: dict, rng: random.Random, city: str) -> str:
-    subject = rng.choice(words["subjects"]).format(city=city)
-    return rng.choice(words["summaries"]).format(
+def _summary(phrases: dict, rng: random.Random, city: str) -> str:
+    subject = rng.choice(phrases["subjects"]).format(city=city)
+    return rng.choice(phrases["summaries"]).format(
         subject=subject,
         subject_lc=subject[0].lower() + subject[1:],
-        verb=rng.choice(words["verbs"]),
-        object=rng.choice(words["objects"]),
-        complement=rng.choice(words["complements"]),
+        verb=rng.choice(phrases["verbs"]),
+        object=rng.choice(phrases["objects"]),
+        complement=rng.choice(phrases["complements"]),
         city=city,
     )
 
@@ -532,7 +269,7 @@ def make_dispatch(
     published_at: int,
     photos: int,
     original: Dispatch | None = None,
-    reporters: int = len(REPORTERS),
+    reporters: int = 12,
 ) -> Dispatch:
     """One dispatch (a translation of ``original`` when given)."""
     if original is not None:
@@ -542,21 +279,21 @@ def make_dispatch(
         shown = list(original.photos)
     else:
         language = "es" if rng.random() < 0.7 else "en"
-        city, place = rng.choice(PLACES)
-        hashtags = rng.sample(HASHTAGS, rng.randrange(1, 5))
+        city, place = rng.choice(words()["places"])
+        hashtags = rng.sample(words()["hashtags"], rng.randrange(1, 5))
         roll = rng.random()
         count = 1 if roll < 0.6 else 2 if roll < 0.7 else 0
         shown = rng.sample(range(photos), count)
-    words = ES if language == "es" else EN
-    subject = rng.choice(words["subjects"]).format(city=city)
-    alts = [words["alt"].format(subject=subject, place=place, city=city) for _ in shown]
+    phrases = words()[language]
+    subject = rng.choice(phrases["subjects"]).format(city=city)
+    alts = [phrases["alt"].format(subject=subject, place=place, city=city) for _ in shown]
     return Dispatch(
         number=number,
         reporter=rng.randrange(reporters),
         d=f"{datetime.fromtimestamp(published_at, UTC):%Y%m%d}-{rng.getrandbits(40):010x}",
-        title=_title(words, rng, city),
-        summary=_summary(words, rng, city),
-        body=_body(words, rng, city, number, rng.randrange(1500, 5700)),
+        title=_title(phrases, rng, city),
+        summary=_summary(phrases, rng, city),
+        body=_body(phrases, rng, city, number, rng.randrange(1500, 5700)),
         language=language,
         city=city,
         place=place,
@@ -574,8 +311,8 @@ def generate(count: int, folder: Path, seed: int = 4) -> Dataset:
     rng = random.Random(seed)
     dataset = Dataset(
         seed=seed,
-        reporters=list(REPORTERS),
-        reporter_secrets=[_secret(rng) for _ in REPORTERS],
+        reporters=list(words()["reporters"]),
+        reporter_secrets=[_secret(rng) for _ in words()["reporters"]],
         outlet_secret=_secret(rng),
         photos=make_photos(folder / "photos", 40, seed),
     )
