@@ -48,8 +48,9 @@ def dispatch(folder: Path, **changes: object) -> Post:
         "url": "https://noticias.example/site/d/7/",
         "language": "es",
         "hashtags": ("paronacional", "Transporte"),
-        "attachments": (picture(folder),),
         "outlet": "Prueba",
     }
     values.update(changes)
+    if "attachments" not in values:
+        values["attachments"] = (picture(folder),)
     return Post(**values)  # type: ignore[arg-type]

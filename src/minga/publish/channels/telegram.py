@@ -182,9 +182,10 @@ class Telegram:
     def _call(self, method: str, *, safe: bool, **kwargs: Any) -> Reply:
         url = f"{self.api}/bot{self.token}/{method}"
         reply = self.http.request("POST", url, safe=safe, label=method, **kwargs)
-        if reply.status in {401, 404}:
+        if reply.status in {401, 404}:  # Telegram's answer to an unknown or revoked token
             raise PublishError(
-                f"telegram refused the bot token (telegram_token): HTTP {reply.status}"
+                f"telegram: {method}: HTTP {reply.status}: check the bot token"
+                " (telegram_token) and telegram_api"
             )
         return reply
 
