@@ -29,13 +29,20 @@ $(VENDOR): node_modules/.package-lock.json scripts/vendor_assets.py
 
 assets: $(VENDOR)
 
+## For tests only: a real Bluesky PDS and PLC directory (better-sqlite3 is built
+## from source against the machine's Node headers: no download at run time).
+PDS := tests/publish/pds/node_modules/.package-lock.json
+$(PDS): tests/publish/pds/package.json tests/publish/pds/package-lock.json
+	cd tests/publish/pds && npm_config_nodedir=/usr npm ci --no-audit --no-fund
+	@touch $@
+
 ## make demo: set up and start a demo node (SQLite and ./demo-data, nothing else).
 demo: $(BIN)/minga $(VENDOR)
 	MINGA_DATA_DIR=$${MINGA_DATA_DIR:-demo-data} $(BIN)/minga demo --port $(PORT)
 
 ## make test: set up and run the whole suite on SQLite, then on PostgreSQL when
 ## MINGA_TEST_DATABASE_URL is set (e.g. postgresql://postgres@127.0.0.1:5432/test).
-test: $(VENV)/.test-deps $(VENDOR) check
+test: $(VENV)/.test-deps $(VENDOR) $(PDS) check
 	env -u MINGA_TEST_DATABASE_URL $(BIN)/python -m pytest -q
 	@if [ -n "$$MINGA_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$MINGA_TEST_DATABASE_URL)"; \

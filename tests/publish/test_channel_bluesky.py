@@ -252,7 +252,10 @@ def test_atproto_library_drives_the_standin(server, tmp_path):
 
 
 def _pds_modules() -> Path | None:
-    for folder in (os.environ.get("MINGA_TEST_PDS_MODULES"), str(REPO / "node_modules")):
+    for folder in (
+        os.environ.get("MINGA_TEST_PDS_MODULES"),
+        str(REPO / "tests" / "publish" / "pds" / "node_modules"),
+    ):
         if folder and all(
             (Path(folder) / p / "package.json").exists()
             for p in ("@atproto/pds", "@did-plc/server")
@@ -265,8 +268,9 @@ def _pds_modules() -> Path | None:
 def pds(tmp_path_factory):
     modules = _pds_modules()
     if modules is None:
-        pytest.skip(
-            "no @atproto/pds and @did-plc/server in node_modules (or MINGA_TEST_PDS_MODULES)"
+        pytest.fail(
+            "a real PDS is needed: `make test` installs it in tests/publish/pds"
+            " (npm ci there, with npm_config_nodedir=/usr)"
         )
     plc_port, pds_port = free_port(), free_port()
     env = {

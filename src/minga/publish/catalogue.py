@@ -379,11 +379,15 @@ def _load_items(outlet: str, keys: set[str] | None) -> dict[str, Item]:
     """Every publication of the outlet (or those of ``keys``) as items."""
     reposts: dict[str, Event] = {}
     withdrawn: dict[str, Event] = {}
-    for raw, deleted in _rows(
-        "SELECT raw, deleted FROM minga_event WHERE pubkey = %s AND kind IN (%s, %s)"
-        " ORDER BY created_at, id",
-        [outlet, GENERIC_REPOST, REPOST],
-    ):
+    if keys is None:
+        rows = _rows(
+            "SELECT raw, deleted FROM minga_event WHERE pubkey = %s AND kind IN (%s, %s)"
+            " ORDER BY created_at, id",
+            [outlet, GENERIC_REPOST, REPOST],
+        )
+    else:  # through the tag index: one publication costs one lookup
+        rows = _tagged(["a", "e"], sorted(keys), outlet, [GENERIC_REPOST, REPOST], "e.deleted")
+    for raw, deleted in rows:
         repost = _event(str(raw))
         key = _repost_key(repost)
         if key is None or (keys is not None and key not in keys):
@@ -392,10 +396,7 @@ def _load_items(outlet: str, keys: set[str] | None) -> dict[str, Item]:
     deletions: dict[str, Event] = {}
     if withdrawn:
         ids = {r.id: key for key, r in withdrawn.items()}
-        for (raw,) in _rows(
-            "SELECT raw FROM minga_event WHERE pubkey = %s AND kind = %s ORDER BY created_at, id",
-            [outlet, DELETION],
-        ):
+        for (raw,) in _tagged(["e"], sorted(ids), outlet, [DELETION]):
             deletion = _event(str(raw))
             for target in deletion.tag_values("e"):
                 if target in ids:
@@ -472,23 +473,45 @@ def _imeta_hashes(event: Event) -> list[str]:
     return hashes
 
 
+def _tagged(
+    names: list[str], values: list[str], author: str | None, kinds: list[int], extra: str = ""
+) -> list[tuple[object, ...]]:
+    """Public or not, events of ``kinds`` (by ``author``) with a tag ``names`` = ``values``,
+    oldest first: the tag index answers, however large the store."""
+    found: list[tuple[object, ...]] = []
+    columns = "e.raw" + (f", {extra}" if extra else "")
+    name_marks = ",".join(["%s"] * len(names))
+    kind_marks = ",".join(["%s"] * len(kinds))
+    by_author = " AND e.pubkey = %s" if author else ""
+    for chunk in _chunks(values):
+        marks = ",".join(["%s"] * len(chunk))
+        found += _rows(
+            f"SELECT DISTINCT {columns}, e.created_at, e.id FROM minga_tag t"
+            " JOIN minga_event e ON e.seq = t.event_id"
+            f" WHERE t.name IN ({name_marks}) AND t.value IN ({marks})"
+            f" AND e.kind IN ({kind_marks}){by_author}",
+            [*names, *chunk, *kinds, *([author] if author else [])],
+        )
+    found.sort(key=lambda row: (row[-2], row[-1]))
+    return [row[:-2] for row in found]
+
+
 def _media(authors: set[str], events: Iterable[Event]) -> dict[tuple[str, str], Media]:
     """Public NIP-94 records of these authors for the files the events show."""
     wanted = {(e.pubkey, x) for e in events for x in _imeta_hashes(e)}
     found: dict[tuple[str, str], Media] = {}
     if not wanted:
         return found
-    for chunk in _chunks(sorted(authors)):
-        marks = ",".join(["%s"] * len(chunk))
-        for (raw,) in _rows(
-            f"SELECT raw FROM minga_event WHERE kind = %s AND pubkey IN ({marks})"
-            " AND NOT private AND NOT deleted ORDER BY created_at, id",
-            [FILE_METADATA, *chunk],
-        ):
-            record = _event(str(raw))
-            media = media_of(record)
-            if media is not None and (record.pubkey, media.main.sha256) in wanted:
-                found[(record.pubkey, media.main.sha256)] = media
+    hashes = sorted({x for _, x in wanted})
+    for raw, private, deleted in _tagged(
+        ["x"], hashes, None, [FILE_METADATA], "e.private, e.deleted"
+    ):
+        if private or deleted:
+            continue
+        record = _event(str(raw))
+        media = media_of(record)
+        if media is not None and (record.pubkey, media.main.sha256) in wanted:
+            found[(record.pubkey, media.main.sha256)] = media
     return found
 
 
