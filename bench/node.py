@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,6 +36,13 @@ def free_port() -> int:
 @contextmanager
 def demo_node(**settings: str) -> Iterator[str]:
     """`minga demo` data in a temporary folder, served by `minga serve`; yields its URL."""
+    with demo_node_data(**settings) as (base, _data, _env):
+        yield base
+
+
+@contextmanager
+def demo_node_data(**settings: str) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """As demo_node, also yielding the data folder and the node's environment."""
     data = tempfile.mkdtemp(prefix="minga-bench-node-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINGA_")}
@@ -57,7 +65,7 @@ def demo_node(**settings: str) -> Iterator[str]:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        yield base
+        yield base, Path(data), env
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -162,9 +162,11 @@ def time_minga(outlet: str, work: Path, runs: int) -> tuple[dict[str, object], o
 
     from minga.blobs.storage import BlobStore
     from minga.publish.catalogue import Catalogue
+    from minga.publish.identity import outlet_key
     from minga.publish.site.builder import SiteBuilder
 
     blobs = BlobStore(settings.MINGA.data_path / "blobs")
+    key = outlet_key()  # the site is signed, as the node signs it
     results = []
     catalogue = builder = None
     for _ in range(runs):
@@ -172,7 +174,7 @@ def time_minga(outlet: str, work: Path, runs: int) -> tuple[dict[str, object], o
         started = time.perf_counter()
         catalogue = Catalogue.load(outlet, site_dataset.OUTLET_NAME)
         loaded = time.perf_counter()
-        builder = SiteBuilder(catalogue, out, blobs)
+        builder = SiteBuilder(catalogue, out, blobs, outlet_key=key)
         report = builder.build_all()
         seconds = time.perf_counter() - started
         results.append(
@@ -211,7 +213,7 @@ def time_incremental(
     base_url = settings.MINGA.base_url
     rng = random.Random(dataset.seed + 1)
     keys = [SecretKey(s) for s in dataset.reporter_secrets]
-    publish_ms, refresh_ms, update_ms, total_ms = [], [], [], []
+    publish_ms, refresh_ms, update_ms, total_ms, manifest_ms = [], [], [], [], []
     for i in range(NEW_DISPATCHES):
         now = int(time.time())
         d = site_dataset.make_dispatch(rng, len(dataset.dispatches) + i, now, len(dataset.photos))
@@ -235,9 +237,13 @@ def time_incremental(
         published = time.perf_counter()
         changed = catalogue.refresh([event.address])
         refreshed = time.perf_counter()
-        if builder is not None:
-            builder.update(changed)
+        report = builder.update(changed) if builder is not None else None
         done = time.perf_counter()
+        if report is not None and report.manifest is not None:
+            # As the node's publisher does next: the manifest into the store.
+            stored = ingest([report.manifest])[0]
+            assert stored.ok, stored.message
+            manifest_ms.append((time.perf_counter() - done) * 1000)
         assert event.address in changed, "the new dispatch did not reach the catalogue"
         item = catalogue.items[event.address]
         assert item.number == publication.number
@@ -265,6 +271,8 @@ def time_incremental(
     if builder is not None:
         result["update_ms"] = summary(update_ms)
         result["refresh_and_update_ms"] = summary(total_ms)
+    if manifest_ms:
+        result["store_manifest_ms"] = summary(manifest_ms)
     return result
 
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from django.db import connection
 
@@ -194,15 +196,20 @@ class Item:
         """The address its language versions are grouped under."""
         return self.translation_of or self.key
 
-    @property
+    @cached_property
     def updated_at(self) -> int:
         if self.retraction is not None:
             return self.retraction.at
         return max(self.published_at, self.event.created_at if self.event else 0)
 
-    @property
+    @cached_property
     def day(self) -> str:
         return datetime.fromtimestamp(self.published_at, UTC).strftime("%Y-%m-%d")
+
+    @cached_property
+    def tag_slugs(self) -> tuple[str, ...]:
+        """Its hashtags as path segments, each once."""
+        return tuple(dict.fromkeys(tag_slug(t) for t in self.hashtags))
 
     @property
     def corrections(self) -> tuple[Version, ...]:
@@ -250,13 +257,18 @@ class Catalogue:
         fresh = _load_items(self.outlet, wanted)
         if wanted is None:
             self.items = fresh
+            self._cached = None
         else:
             for key in wanted:
-                if key in fresh:
-                    self.items[key] = fresh[key]
-                else:
+                old, new = self.items.get(key), fresh.get(key)
+                if old == new:
+                    continue
+                if new is None:
                     self.items.pop(key, None)
-        self._cached = None
+                else:
+                    self.items[key] = new
+                if self._cached is not None:
+                    self._cached.replace(old, new)
         self._load_people({i.author for i in fresh.values()} | {self.outlet})
         self.live = _load_live(self.outlet)
         changed = {k for k, v in before.items() if self.items.get(k) != v}
@@ -301,6 +313,10 @@ class Catalogue:
     def tags(self) -> list[str]:
         return sorted(self._index().tags)
 
+    def chronological(self) -> list[Item]:
+        """Every item, retracted ones too, oldest first."""
+        return self._index().chronological
+
     def days(self) -> list[str]:
         return sorted(self._index().days, reverse=True)
 
@@ -322,14 +338,20 @@ class Catalogue:
     def newest(self) -> int:
         """The newest time of anything the site shows (publications, versions,
         retractions, profiles, live streams): the version time of the site."""
-        times = [i.updated_at for i in self.items.values()]
+        times = [self._index().newest()]
         times += [a.updated for a in self.authors.values()]
         times += [s.updated for s in self.live]
         return max(times, default=0)
 
+    def publishing_authors(self) -> list[str]:
+        """Keys of the authors with public items."""
+        return sorted(self._index().authors)
+
 
 @dataclass
 class _Index:
+    """Sorted views of the items, kept up to date one item at a time."""
+
     public: list[Item]
     retracted: list[Item]
     authors: dict[str, list[Item]]
@@ -337,25 +359,64 @@ class _Index:
     days: dict[str, list[Item]]
     groups: dict[str, list[Item]]  # translation groups by original address
     numbers: dict[int, Item]
+    chronological: list[Item]  # every item, oldest first (the sitemap's order)
+    _newest: int | None = None
+
+    def newest(self) -> int:
+        if self._newest is None:
+            self._newest = max((i.updated_at for i in self.chronological), default=0)
+        return self._newest
 
     @classmethod
     def of(cls, items: Iterable[Item]) -> _Index:
         ordered = sorted(items, key=_newest_first)
-        index = cls([], [], {}, {}, {}, {}, {})
+        index = cls([], [], {}, {}, {}, {}, {}, [])
         for item in ordered:
+            for target in index._lists(item):
+                target.append(item)
             if item.number is not None:
                 index.numbers[item.number] = item
-            if item.retraction is not None:
-                index.retracted.append(item)
-                continue
-            index.public.append(item)
-            index.authors.setdefault(item.author, []).append(item)
-            for slug in dict.fromkeys(tag_slug(t) for t in item.hashtags):
-                index.tags.setdefault(slug, []).append(item)
-            index.days.setdefault(item.day, []).append(item)
-            if item.is_dispatch:
-                index.groups.setdefault(item.translation_of or item.key, []).append(item)
+        index.chronological = sorted(ordered, key=_oldest_first)
         return index
+
+    def _lists(self, item: Item) -> list[list[Item]]:
+        if item.retraction is not None:
+            return [self.retracted]
+        lists = [
+            self.public,
+            self.authors.setdefault(item.author, []),
+            self.days.setdefault(item.day, []),
+        ]
+        lists += [self.tags.setdefault(slug, []) for slug in item.tag_slugs]
+        if item.is_dispatch:
+            lists.append(self.groups.setdefault(item.translation_or_self, []))
+        return lists
+
+    def replace(self, old: Item | None, new: Item | None) -> None:
+        if old is not None:
+            for target in self._lists(old):
+                del target[bisect_left(target, _newest_first(old), key=_newest_first)]
+            del self.chronological[
+                bisect_left(self.chronological, _oldest_first(old), key=_oldest_first)
+            ]
+            if old.number is not None and self.numbers.get(old.number) is old:
+                del self.numbers[old.number]
+            for table in (self.authors, self.days, self.tags, self.groups):
+                for name in [name for name, items in table.items() if not items]:
+                    del table[name]
+        self._newest = None if old is not None else self._newest
+        if new is not None:
+            if self._newest is not None:
+                self._newest = max(self._newest, new.updated_at)
+            for target in self._lists(new):
+                insort(target, new, key=_newest_first)
+            insort(self.chronological, new, key=_oldest_first)
+            if new.number is not None:
+                self.numbers[new.number] = new
+
+
+def _oldest_first(item: Item) -> tuple[int, str]:
+    return (item.published_at, item.key)
 
 
 def _newest_first(item: Item) -> tuple[int, int, str]:

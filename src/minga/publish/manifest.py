@@ -16,7 +16,9 @@ site gives the same bytes, manifest included.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -35,6 +37,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # (the nonce still depends on the key and the message).
 _AUX = bytes(32)
 # A manifest lists every file of the site: far more tags than a dispatch.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 MANIFEST_LIMITS = Limits(max_event_tags=1_000_000, max_json_bytes=64 << 20)
 
 
@@ -82,6 +85,73 @@ def sign_manifest(
     event_id = compute_id(key.pubkey, created_at, ROOT_SITE, tags, "")
     sig = key.sign_digest_with(bytes.fromhex(event_id), _AUX).hex()
     return Event(event_id, key.pubkey, created_at, ROOT_SITE, tags, "", sig)
+
+
+class Listing:
+    """The path tags of a site being built, kept sorted as files come and go, so
+    signing the manifest of a big site after one change costs little."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, str] = {}
+        self._order: list[str] = []  # paths, sorted
+        self._lines: list[str] = []  # "<sha256> <path>\n", sorted (the aggregate's order)
+        self._json: dict[str, str] = {}  # path -> the tag's canonical JSON
+        self._tags: list[list[str]] = []  # the path tags, in path order
+        self._aggregate: str | None = None
+
+    def set(self, path: str, sha: str) -> None:
+        old = self.paths.get(path)
+        if old == sha:
+            return
+        tag = ["path", path, sha]
+        if old is None:
+            at = bisect_left(self._order, path)
+            self._order.insert(at, path)
+            self._tags.insert(at, tag)
+        else:
+            del self._lines[bisect_left(self._lines, f"{old} {path}\n")]
+            self._tags[bisect_left(self._order, path)] = tag
+        insort(self._lines, f"{sha} {path}\n")
+        self.paths[path] = sha
+        self._json[path] = _dumps(tag)
+        self._aggregate = None
+
+    def drop(self, path: str) -> None:
+        sha = self.paths.pop(path, None)
+        if sha is None:
+            return
+        at = bisect_left(self._order, path)
+        del self._order[at]
+        del self._tags[at]
+        del self._lines[bisect_left(self._lines, f"{sha} {path}\n")]
+        del self._json[path]
+        self._aggregate = None
+
+    def aggregate(self) -> str:
+        if self._aggregate is None:
+            self._aggregate = hashlib.sha256("".join(self._lines).encode("utf-8")).hexdigest()
+        return self._aggregate
+
+    def sign(
+        self, key: SecretKey, created_at: int, title: str = "", servers: Iterable[str] = ()
+    ) -> tuple[Event, str]:
+        """The signed manifest (same bytes as ``sign_manifest``) and its JSON."""
+        extra: list[list[str]] = [["x", self.aggregate(), "aggregate"]]
+        extra += [["server", url] for url in servers]
+        if title:
+            extra.append(["title", title])
+        pieces = [self._json[path] for path in self._order] + [_dumps(t) for t in extra]
+        tags_json = "[" + ",".join(pieces) + "]"
+        canonical = f'[0,"{key.pubkey}",{created_at},{ROOT_SITE},{tags_json},""]'
+        event_id = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        sig = key.sign_digest_with(bytes.fromhex(event_id), _AUX).hex()
+        tags = [*self._tags, *extra]
+        event = Event(event_id, key.pubkey, created_at, ROOT_SITE, tags, "", sig)
+        raw = (
+            f'{{"id":"{event_id}","pubkey":"{key.pubkey}","created_at":{created_at},'
+            f'"kind":{ROOT_SITE},"tags":{tags_json},"content":"","sig":"{sig}"}}'
+        )
+        return event, raw
 
 
 def check_manifest(manifest: Event, outlet: str | None = None) -> None:

@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import time
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,11 +97,13 @@ class SiteBuilder:
         self.edition = Edition(catalogue, self.renderer, blobs, settings.MINGA.edition_days)
         self.edition_stale = False
         self.files: dict[str, str] = {}  # path below out -> sha256: the manifest
+        self.listing = nsite.Listing()  # the same, as the manifest's sorted path tags
         self.scopes: dict[str, set[str]] = {}  # scope -> files it made
         self.blocks: dict[tuple[str, int], tuple[str, ...]] = {}  # list block -> its keys
         self.shown: dict[str, Item] = {}  # items as last rendered
         self.media_refs: dict[str, set[str]] = {}  # media path -> keys of items showing it
         self.live_shown: list[object] = []
+        self._chunk_dates: dict[int, int] = {}  # sitemap chunk -> its newest change
         self.manifest: Event | None = None
         self._report = BuildReport()
 
@@ -111,13 +114,13 @@ class SiteBuilder:
         if self.files.get(path) == sha and target.is_file():
             return
         if path not in self.files and target.is_file() and nsite.file_hash(target) == sha:
-            self.files[path] = sha  # already there from an earlier run
+            self._record(path, sha)  # already there from an earlier run
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         temporary.write_bytes(data)
         os.replace(temporary, target)
-        self.files[path] = sha
+        self._record(path, sha)
         self._report.written.append(path)
 
     def _put_media(self, file: File) -> str | None:
@@ -138,11 +141,20 @@ class SiteBuilder:
                 shutil.copyfile(source, temporary)
             os.replace(temporary, target)
             self._report.written.append(path)
-        self.files[path] = file.sha256  # content-addressed: the name is the hash
+        self._record(path, file.sha256)  # content-addressed: the name is the hash
         return path
 
-    def _remove(self, path: str) -> None:
+    def _record(self, path: str, sha: str) -> None:
+        self.files[path] = sha
+        if path != MANIFEST_FILE:  # the manifest does not list itself
+            self.listing.set("/" + path, sha)
+
+    def _forget(self, path: str) -> None:
         self.files.pop(path, None)
+        self.listing.drop("/" + path)
+
+    def _remove(self, path: str) -> None:
+        self._forget(path)
         target = self.out / path
         if target.is_file():
             target.unlink()
@@ -289,31 +301,43 @@ class SiteBuilder:
         lists += [paths.day_dir(day) + "index.html" for day, _n in days]
         lists += [
             paths.author_dir(self.catalogue.authors[a]) + "index.html"
-            for a in sorted({i.author for i in public})
+            for a in self.catalogue.publishing_authors()
         ]
         lists += [paths.tag_dir(t) + "index.html" for t in self.catalogue.tags()]
         made["sitemaps/lists.xml"] = sitemap.urlset([(self.renderer.absolute(p), 0) for p in lists])
-        shown = sorted(self.catalogue.items.values(), key=lambda i: (i.published_at, i.key))
+        shown = self.catalogue.chronological()
         chunks = sitemap.item_chunks(shown)
+        if chunks_to_render is not None and all(
+            k in self.catalogue.items for k in chunks_to_render
+        ):
+            # (an item gone altogether shifts every later chunk: then all are made again)
+            only = {
+                bisect_left(shown, (i.published_at, i.key), key=lambda x: (x.published_at, x.key))
+                // sitemap.CHUNK
+                for i in (self.catalogue.items.get(k) for k in chunks_to_render)
+                if i is not None
+            } | {len(chunks) - 1}
+        else:
+            only = set(range(len(chunks)))
+        for number in only:
+            if number < len(chunks):
+                self._chunk_dates[number] = max(i.updated_at for i in chunks[number])
+        for number in [n for n in self._chunk_dates if n >= len(chunks)]:
+            del self._chunk_dates[number]
         made["sitemap.xml"] = sitemap.index(
             [(self.renderer.absolute("sitemaps/lists.xml"), 0)]
             + [
-                (self.renderer.absolute(sitemap.chunk_path(n)), max(i.updated_at for i in chunk))
-                for n, chunk in enumerate(chunks)
+                (self.renderer.absolute(sitemap.chunk_path(n)), self._chunk_dates[n])
+                for n in range(len(chunks))
             ]
         )
         self._scope("front", made)
-        if chunks_to_render is not None:
-            positions = {item.key: n for n, item in enumerate(shown)}
-            only = {positions[k] // sitemap.CHUNK for k in chunks_to_render if k in positions}
-            self._sitemap_chunks(chunks, only | {len(chunks) - 1})
-        else:
-            self._sitemap_chunks(chunks)
+        self._sitemap_chunks(chunks, only)
 
-    def _sitemap_chunks(self, chunks: list[list[Item]], only: set[int] | None = None) -> None:
+    def _sitemap_chunks(self, chunks: list[list[Item]], only: set[int]) -> None:
         made = {}
         for number, chunk in enumerate(chunks):
-            if only is None or number in only:
+            if number in only:
                 made[sitemap.chunk_path(number)] = sitemap.chunk(
                     chunk, self.renderer.absolute, paths.item_page
                 )
@@ -442,13 +466,13 @@ class SiteBuilder:
     def _sign(self) -> None:
         if self.outlet_key is None:
             return
-        listed = {"/" + path: sha for path, sha in self.files.items() if path != MANIFEST_FILE}
         servers = blossom_servers()
         created = self.catalogue.newest()
+        aggregate = self.listing.aggregate()
         previous = self.manifest or self._manifest_on_disk()
         if (
             previous is not None
-            and nsite.paths_of(previous) == listed
+            and previous.first_tag_value("x") == aggregate
             and previous.tag_values("server") == servers
         ):
             if previous.created_at >= created and previous.pubkey == self.outlet_key.pubkey:
@@ -458,11 +482,11 @@ class SiteBuilder:
             # Files changed with no newer event (a new version of minga renders
             # differently): the new manifest must still be the newer one.
             created = previous.created_at + 1
-        self.manifest = nsite.sign_manifest(
-            self.outlet_key, listed, created, title=self.catalogue.name, servers=servers
+        self.manifest, raw = self.listing.sign(
+            self.outlet_key, created, title=self.catalogue.name, servers=servers
         )
-        self._put(MANIFEST_FILE, (self.manifest.to_json() + "\n").encode("utf-8"))
-        self.files.pop(MANIFEST_FILE, None)  # the manifest does not list itself
+        self._put(MANIFEST_FILE, (raw + "\n").encode("utf-8"))
+        self.files.pop(MANIFEST_FILE, None)
         self._report.manifest = self.manifest
 
     def _manifest_on_disk(self) -> Event | None:

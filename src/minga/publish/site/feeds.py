@@ -10,6 +10,7 @@ come from the events, never from the clock.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -53,6 +54,16 @@ class Feeds:
     def __init__(self, catalogue: Catalogue, site_url: str) -> None:
         self.catalogue = catalogue
         self.site_url = site_url.rstrip("/") + "/"
+        # An item shows in up to a dozen feeds: its entries are written once.
+        self._entries: dict[tuple[str, str], tuple[Item, str]] = {}
+
+    def _entry(self, kind: str, item: Item, write: Callable[[Item], str]) -> str:
+        cached = self._entries.get((kind, item.key))
+        if cached is not None and cached[0] is item:
+            return cached[1]
+        text = write(item)
+        self._entries[(kind, item.key)] = (item, text)
+        return text
 
     def url(self, path: str) -> str:
         if path.endswith("index.html"):
@@ -101,31 +112,35 @@ class Feeds:
             f"<author><name>{escape(self.catalogue.name)}</name></author>\n",
             "<generator>minga</generator>\n",
         ]
-        for item in items:
-            author = self.catalogue.authors[item.author]
-            page = self.url(paths.item_page(item))
-            out.append("<entry")
-            if item.language:
-                out.append(f" xml:lang={quoteattr(item.language)}")
-            out.append(">\n")
-            out.append(f"<id>{escape(entry_id(item))}</id>\n")
-            out.append(f"<title>{escape(self._title(item))}</title>\n")
-            out.append(f"<published>{_rfc3339(item.published_at)}</published>\n")
-            out.append(f"<updated>{_rfc3339(item.updated_at)}</updated>\n")
-            out.append(f'<link rel="alternate" type="text/html" href={quoteattr(page)}/>\n')
-            for media in item.media:
-                out.append(
-                    f'<link rel="enclosure" type={quoteattr(media.main.mime)}'
-                    f' length="{media.size}" href={quoteattr(self.url(paths.media(media.main)))}/>\n'
-                )
-            out.append(f"<author><name>{escape(author.name)}</name></author>\n")
-            for tag in item.hashtags:
-                out.append(f"<category term={quoteattr(tag)}/>\n")
-            out.append(f"<summary>{escape(self._summary(item))}</summary>\n")
-            out.append(f'<content type="html">{escape(self._content(item))}</content>\n')
-            out.append("</entry>\n")
+        out += [self._entry("atom", item, self._atom_entry) for item in items]
         out.append("</feed>\n")
         return "".join(out).encode("utf-8")
+
+    def _atom_entry(self, item: Item) -> str:
+        out: list[str] = []
+        author = self.catalogue.authors[item.author]
+        page = self.url(paths.item_page(item))
+        out.append("<entry")
+        if item.language:
+            out.append(f" xml:lang={quoteattr(item.language)}")
+        out.append(">\n")
+        out.append(f"<id>{escape(entry_id(item))}</id>\n")
+        out.append(f"<title>{escape(self._title(item))}</title>\n")
+        out.append(f"<published>{_rfc3339(item.published_at)}</published>\n")
+        out.append(f"<updated>{_rfc3339(item.updated_at)}</updated>\n")
+        out.append(f'<link rel="alternate" type="text/html" href={quoteattr(page)}/>\n')
+        for media in item.media:
+            out.append(
+                f'<link rel="enclosure" type={quoteattr(media.main.mime)}'
+                f' length="{media.size}" href={quoteattr(self.url(paths.media(media.main)))}/>\n'
+            )
+        out.append(f"<author><name>{escape(author.name)}</name></author>\n")
+        for tag in item.hashtags:
+            out.append(f"<category term={quoteattr(tag)}/>\n")
+        out.append(f"<summary>{escape(self._summary(item))}</summary>\n")
+        out.append(f'<content type="html">{escape(self._content(item))}</content>\n')
+        out.append("</entry>\n")
+        return "".join(out)
 
     # -- RSS 2.0 ----------------------------------------------------------
     def rss(self, feed: Feed) -> bytes:
@@ -144,41 +159,49 @@ class Feeds:
         ]
         if items:
             out.append(f"<lastBuildDate>{_rfc822(self._updated(items))}</lastBuildDate>\n")
-        for item in items:
-            page = self.url(paths.item_page(item))
-            out.append("<item>\n")
-            out.append(f"<title>{escape(self._title(item))}</title>\n")
-            out.append(f"<link>{escape(page)}</link>\n")
-            out.append(f'<guid isPermaLink="false">{escape(entry_id(item))}</guid>\n')
-            out.append(f"<pubDate>{_rfc822(item.published_at)}</pubDate>\n")
-            out.append(f"<description>{escape(self._content(item))}</description>\n")
-            for tag in item.hashtags:
-                out.append(f"<category>{escape(tag)}</category>\n")
-            if item.media:  # RSS readers take one enclosure per item
-                media = item.media[0]
-                out.append(
-                    f"<enclosure url={quoteattr(self.url(paths.media(media.main)))}"
-                    f' length="{media.size}" type={quoteattr(media.main.mime)}/>\n'
-                )
-            out.append("</item>\n")
+        out += [self._entry("rss", item, self._rss_item) for item in items]
         out.append("</channel>\n</rss>\n")
         return "".join(out).encode("utf-8")
+
+    def _rss_item(self, item: Item) -> str:
+        out: list[str] = []
+        page = self.url(paths.item_page(item))
+        out.append("<item>\n")
+        out.append(f"<title>{escape(self._title(item))}</title>\n")
+        out.append(f"<link>{escape(page)}</link>\n")
+        out.append(f'<guid isPermaLink="false">{escape(entry_id(item))}</guid>\n')
+        out.append(f"<pubDate>{_rfc822(item.published_at)}</pubDate>\n")
+        out.append(f"<description>{escape(self._content(item))}</description>\n")
+        for tag in item.hashtags:
+            out.append(f"<category>{escape(tag)}</category>\n")
+        if item.media:  # RSS readers take one enclosure per item
+            media = item.media[0]
+            out.append(
+                f"<enclosure url={quoteattr(self.url(paths.media(media.main)))}"
+                f' length="{media.size}" type={quoteattr(media.main.mime)}/>\n'
+            )
+        out.append("</item>\n")
+        return "".join(out)
 
     # -- JSON Feed 1.1 ----------------------------------------------------
     def json_feed(self, feed: Feed) -> bytes:
         items = feed.items[: paths.FEED_ITEMS]
-        document = {
+        document: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
             "title": feed.title,
             "home_page_url": self.url(feed.folder),
             "feed_url": self.url(feed.folder + "feed.json"),
             "language": feed.language,
             "authors": [{"name": self.catalogue.name}],
-            "items": [self._json_item(item) for item in items],
         }
         if self.catalogue.about:
             document["description"] = self.catalogue.about
-        return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        head = json.dumps(document, ensure_ascii=False, indent=1)[:-2]
+        entries = [self._entry("json", item, self._json_entry) for item in items]
+        return (head + ',\n "items": [' + ",".join(entries) + "]\n}\n").encode("utf-8")
+
+    def _json_entry(self, item: Item) -> str:
+        return json.dumps(self._json_item(item), ensure_ascii=False)
 
     def _json_item(self, item: Item) -> dict[str, object]:
         author = self.catalogue.authors[item.author]

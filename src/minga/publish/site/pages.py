@@ -7,10 +7,10 @@ catalogue, so the builder can render any single page again on its own.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
-from django.utils.safestring import mark_safe
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from minga.publish.catalogue import Catalogue, Item, Media, tag_slug
@@ -23,6 +23,7 @@ class Pages:
     def __init__(self, catalogue: Catalogue, renderer: Renderer) -> None:
         self.catalogue = catalogue
         self.r = renderer
+        self._rows: dict[tuple[str, str], tuple[Item, str]] = {}
 
     # -- pieces ------------------------------------------------------------
     def kind_label(self, item: Item) -> str:
@@ -35,24 +36,38 @@ class Pages:
             return _("Retracted")
         return item.title or excerpt(plain(item.body), 80)
 
-    def row(self, item: Item, page: str) -> dict[str, Any]:
+    def row(self, item: Item, prefix: str) -> str:
+        """One line of a list (``prefix``: the way back to the root from the page).
+
+        Lists show thousands of rows: they are written here, not by a template,
+        and kept until the item changes.
+        """
+        cached = self._rows.get((item.key, prefix))
+        if cached is not None and cached[0] is item:
+            return cached[1]
         moment = self.r.clock.at(item.published_at)
         author = self.catalogue.authors.get(item.author)
         count = len(item.media)
-        return {
-            "label": f"#{item.number}" if item.number is not None else _("Note"),
-            "href": paths.link(page, paths.item_page(item)),
-            "title": self.title(item),
-            "author": author.name if author else "",
-            "iso": moment.iso,
-            "local": moment.local,
-            "place": item.place,
-            "lang": item.language,
-            "media": _("%(count)d files") % {"count": count} if count > 1 else "",
-        }
+        label = f"#{item.number}" if item.number is not None else _("Note")
+        meta = [escape(author.name if author else "")]
+        meta.append(f'<time datetime="{moment.iso}">{escape(moment.local)}</time>')
+        if item.place:
+            meta.append(escape(item.place))
+        if count > 1:
+            meta.append(escape(_("%(count)d files") % {"count": count}))
+        lang = f' lang="{escape(item.language)}"' if item.language else ""
+        href = prefix + paths.item_dir(item)
+        html = (
+            f'<li{lang}><span class="label">{escape(label)}</span> '
+            f'<a class="t" href="{escape(href)}">{escape(self.title(item))}</a><br>'
+            f'<span class="meta">{" · ".join(meta)}</span></li>'
+        )
+        self._rows[(item.key, prefix)] = (item, html)
+        return html
 
-    def rows(self, items: list[Item], page: str) -> list[dict[str, Any]]:
-        return [self.row(item, page) for item in items]
+    def rows(self, items: list[Item], page: str) -> SafeString:
+        prefix = paths.root_of(page)
+        return mark_safe("".join(self.row(item, prefix) for item in items))  # noqa: S308 - escaped
 
     def feeds_of(self, folder: str, page: str, title: str) -> list[dict[str, str]]:
         return [
@@ -167,9 +182,9 @@ class Pages:
 
     def home(self, public: list[Item]) -> bytes:
         page = "index.html"
-        tags = Counter(tag_slug(t) for item in public for t in item.hashtags)
+        tags = {slug: len(self.catalogue.by_tag(slug)) for slug in self.catalogue.tags()}
         authors = sorted(
-            {item.author for item in public}, key=lambda a: self.catalogue.authors[a].name
+            self.catalogue.publishing_authors(), key=lambda a: self.catalogue.authors[a].name
         )
         return self.r.page(
             "site/home.html",

@@ -46,6 +46,7 @@ class Clock:
         self.zone = ZoneInfo(zone)
         self.city = zone.rsplit("/", 1)[-1].replace("_", " ")
         self._cache: dict[int, Moment] = {}
+        self._days: dict[str, str] = {}
 
     def at(self, timestamp: int) -> Moment:
         moment = self._cache.get(timestamp)
@@ -63,7 +64,12 @@ class Clock:
         return moment
 
     def day_label(self, day: str) -> str:
-        return str(dateformat.format(datetime.strptime(day, "%Y-%m-%d"), "l j F Y"))
+        label = self._days.get(day)
+        if label is None:
+            label = self._days[day] = str(
+                dateformat.format(datetime.strptime(day, "%Y-%m-%d"), "l j F Y")
+            )
+        return label
 
 
 class Renderer:
