@@ -331,3 +331,40 @@ def test_site_language_follows_the_outlet(published, tmp_path):
         published.catalogue(), english, BlobStore(settings.MINGA.data_path / "blobs"), language="en"
     ).build_all()
     assert "Dispatch #0" in (english / "d/0/index.html").read_text()
+
+
+def test_who_is_live_shows_on_the_home_and_live_pages(published, tmp_path):
+    from minga.events.signing import sign_event
+    from minga.store.ingest import ingest
+
+    outlet = custody.load_purpose(Purpose.OUTLET)
+    catalogue = published.catalogue()
+    site = builder(catalogue, tmp_path / "site")
+    site.build_all()
+    assert "data-hls" not in (tmp_path / "site/live/index.html").read_text()
+
+    def stream(status: str, at: int):
+        tags = [
+            ["d", "marcha-en-vivo"],
+            ["title", "La marcha, en vivo"],
+            ["streaming", "https://noticias.example/live/marcha/index.m3u8"],
+            ["status", status],
+            ["p", published.rosa.pubkey, "", "Host"],
+        ]
+        assert ingest([sign_event(outlet, 30311, "", tags, at)])[0].ok
+
+    stream("live", int(time.time()) - 60)
+    catalogue.refresh_live()
+    report = site.update(set())
+    assert {"index.html", "live/index.html"} <= set(report.written)
+    live = (tmp_path / "site/live/index.html").read_text()
+    assert 'data-hls="https://noticias.example/live/marcha/index.m3u8"' in live
+    assert '<script src="../static/live.js"></script>' in live
+    assert (tmp_path / "site/static/hls.light.min.js").is_file()  # served with the site
+    assert "La marcha, en vivo" in (tmp_path / "site/index.html").read_text()
+
+    stream("ended", int(time.time()))
+    catalogue.refresh_live()
+    site.update(set())
+    assert "La marcha, en vivo" not in (tmp_path / "site/index.html").read_text()
+    assert "data-hls" not in (tmp_path / "site/live/index.html").read_text()

@@ -270,10 +270,13 @@ class Catalogue:
                 if self._cached is not None:
                     self._cached.replace(old, new)
         self._load_people({i.author for i in fresh.values()} | {self.outlet})
-        self.live = _load_live(self.outlet)
+        self.refresh_live()
         changed = {k for k, v in before.items() if self.items.get(k) != v}
         changed |= {k for k in fresh if before.get(k) != fresh[k]}
         return changed
+
+    def refresh_live(self) -> None:
+        self.live = _load_live(self.outlet)
 
     def _load_people(self, pubkeys: set[str]) -> None:
         profiles = _profiles(sorted(pubkeys))

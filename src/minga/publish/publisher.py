@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 GATHER_SECONDS = 0.05  # publications arriving together are built together
 JOB_POLL_SECONDS = 5.0
 KEEP_MANIFESTS = 5
-EVERYTHING = "*"
+EVERYTHING = "*"  # the outlet's own profile changed: its name is on every page
+LIVE = "live"  # a live stream started or ended: the home and live pages
 
 
 class Publisher:
@@ -103,7 +104,7 @@ class Publisher:
                 elif catalogue is not None:
                     keys.update(i.key for i in catalogue.by_author(event.pubkey))
             elif event.kind == LIVE_EVENT:
-                keys.add(EVERYTHING)
+                keys.add(LIVE)
         return keys
 
     # -- building -----------------------------------------------------------
@@ -173,8 +174,11 @@ class Publisher:
             report = self.builder.build_all()
             changed = set(self.catalogue.items)
         else:
-            changed = self.catalogue.refresh(keys)
-            report = self.builder.update(changed | keys)
+            items = keys - {LIVE}
+            changed = self.catalogue.refresh(items) if items else set()
+            if LIVE in keys:
+                self.catalogue.refresh_live()
+            report = self.builder.update(changed | items)
         self._after(report, changed)
         return report
 

@@ -453,15 +453,6 @@ class SiteBuilder:
         self._report.seconds = time.perf_counter() - started
         return self._report
 
-    def live_changed(self) -> BuildReport:
-        """Render the pages showing who is live (home and live page) again."""
-        self._report = BuildReport()
-        with self.renderer.active():
-            self._static()
-            self._front()
-        self._sign()
-        return self._report
-
     # -- the manifest -------------------------------------------------------
     def _sign(self) -> None:
         if self.outlet_key is None:
