@@ -1,4 +1,4 @@
-"""Run every benchmark of bench/ in turn (slow: about 30 minutes with the 1M store)."""
+"""Run every benchmark of bench/ in turn (slow: about 45 minutes with the 1M store)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ SCRIPTS = [
     ["desk_latency.py", "--samples", "10"],
     ["page_weight.py"],
     ["upload_resume.py", "--megabytes", "40"],
+    ["upload_resume.py", "--video", "--megabytes", "500"],
+    ["site_build.py", "--dispatches", "10000", "--runs", "3", "--per-page", "100", "--feed-items", "20"],
+    ["site_weight.py", "--dispatches", "2000"],
+    ["publish_latency.py", "--samples", "5"],
 ]
 
 if __name__ == "__main__":

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0002_release'),
+        ("store", "0002_release"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='release',
-            name='since',
+            model_name="release",
+            name="since",
             field=models.BigIntegerField(default=0),
         ),
     ]
