@@ -14,7 +14,17 @@ SCRIPTS = [
     ["page_weight.py"],
     ["upload_resume.py", "--megabytes", "40"],
     ["upload_resume.py", "--video", "--megabytes", "500"],
-    ["site_build.py", "--dispatches", "10000", "--runs", "3", "--per-page", "100", "--feed-items", "20"],
+    [
+        "site_build.py",
+        "--dispatches",
+        "10000",
+        "--runs",
+        "3",
+        "--per-page",
+        "100",
+        "--feed-items",
+        "20",
+    ],
     ["site_weight.py", "--dispatches", "2000"],
     ["publish_latency.py", "--samples", "5"],
 ]
