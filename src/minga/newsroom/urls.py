@@ -20,6 +20,11 @@ urlpatterns = [
     path("desk/stream", desk.stream, name="desk-stream"),
     path("desk/story/<int:pk>/", desk.story, name="desk-story"),
     path("desk/story/<int:pk>/<str:action>", desk.act, name="desk-act"),
+    path(
+        "desk/story/<int:pk>/delivery/<int:delivery_id>/<str:action>",
+        desk.delivery,
+        name="desk-delivery",
+    ),
     path("people/", people.people_page, name="people"),
     path("people/<int:pk>/<str:action>", people.person_action, name="people-act"),
 ]

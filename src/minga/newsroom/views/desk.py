@@ -24,10 +24,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from minga.events.event import Event
 from minga.events.kinds import LONG_FORM
-from minga.exceptions import MingaError
-from minga.newsroom import diff, markdown, timeline, workflow
+from minga.exceptions import Conflict, MingaError
+from minga.newsroom import audit, diff, markdown, timeline, workflow
 from minga.newsroom.models import DESK_ROLES, AuditEntry, State, Story
 from minga.newsroom.views.access import desk_required, person_of
+from minga.publish import jobs, syndication
+from minga.publish.models import Delivery, JobState
 from minga.store.query import versions
 
 KEEPALIVE_SECONDS = 15
@@ -148,6 +150,7 @@ def story(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history,
         "audit": AuditEntry.objects.filter(target=record.key).select_related("actor")[:50],
         "actions": _actions(record),
+        "deliveries": syndication.deliveries(record.key),
     }
     return render(request, "newsroom/story.html", context)
 
@@ -157,6 +160,31 @@ def _actions(record: Story) -> list[str]:
     if record.kind == LONG_FORM and record.state != State.RETRACTED:
         allowed.append("revise")
     return allowed
+
+
+@require_POST
+@desk_required
+def delivery(request: HttpRequest, pk: int, delivery_id: int, action: str) -> HttpResponse:
+    """Try a failed or uncertain post again, or record one found on the channel."""
+    record = _story_or_404(pk)
+    job = get_object_or_404(Delivery, pk=delivery_id, item_key=record.key)
+    try:
+        if action == "retry":
+            if job.state not in (JobState.FAILED, JobState.UNCERTAIN):
+                raise Conflict(_("only a failed or uncertain post is tried again"))
+            jobs.retry_now(job)
+        elif action == "settle":
+            syndication.settle(
+                job,
+                request.POST.get("remote_id", "")[:500],
+                request.POST.get("remote_url", "")[:2000],
+            )
+        else:
+            raise Http404
+        audit.record(request.user, f"delivery-{action}", record.key, channel=job.channel)
+    except MingaError as exc:
+        messages.error(request, _(exc.message))
+    return redirect("desk-story", pk=pk)
 
 
 @require_POST
