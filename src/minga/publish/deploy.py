@@ -243,12 +243,4 @@ def status() -> list[TargetStatus]:
 
 def due_in(now: float | None = None) -> float | None:
     """Seconds until the next deployment is due (0: now), None when none waits."""
-    nxt = (
-        Deployment.objects.filter(state=JobState.PENDING)
-        .order_by("next_attempt")
-        .values_list("next_attempt", flat=True)
-        .first()
-    )
-    if nxt is None:
-        return None
-    return max(0.0, nxt - (time.time() if now is None else now))
+    return jobs.due_in(Deployment, now)

@@ -108,3 +108,16 @@ def retry_now(job: Job) -> None:
     job.state = JobState.PENDING
     job.next_attempt = 0
     job.save(update_fields=["state", "next_attempt", "updated"])
+
+
+def due_in(model: type[Job], now: float | None = None) -> float | None:
+    """Seconds until the next job of ``model`` is due (0: now), None when none waits."""
+    nxt = (
+        model.objects.filter(state=JobState.PENDING)
+        .order_by("next_attempt")
+        .values_list("next_attempt", flat=True)
+        .first()
+    )
+    if nxt is None:
+        return None
+    return max(0.0, float(nxt) - (time.time() if now is None else now))

@@ -27,7 +27,6 @@ from __future__ import annotations
 import html as html_text
 import logging
 import re
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -319,12 +318,4 @@ def deliveries(item_key: str) -> list[Delivery]:
 
 def due_in(now: float | None = None) -> float | None:
     """Seconds until the next delivery is due (0: now), None when none waits."""
-    nxt = (
-        Delivery.objects.filter(state=JobState.PENDING)
-        .order_by("next_attempt")
-        .values_list("next_attempt", flat=True)
-        .first()
-    )
-    if nxt is None:
-        return None
-    return max(0.0, float(nxt) - (time.time() if now is None else now))
+    return jobs.due_in(Delivery, now)

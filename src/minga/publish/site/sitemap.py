@@ -18,27 +18,25 @@ def _date(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def urlset(entries: list[tuple[str, int]]) -> bytes:
-    """A <urlset> of (absolute URL, last modified) pairs."""
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n', f'<urlset xmlns="{NS}">\n']
+def _document(root: str, element: str, entries: list[tuple[str, int]]) -> bytes:
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n', f'<{root} xmlns="{NS}">\n']
     for url, modified in entries:
-        out.append(f"<url><loc>{escape(url)}</loc>")
+        out.append(f"<{element}><loc>{escape(url)}</loc>")
         if modified:
             out.append(f"<lastmod>{_date(modified)}</lastmod>")
-        out.append("</url>\n")
-    out.append("</urlset>\n")
+        out.append(f"</{element}>\n")
+    out.append(f"</{root}>\n")
     return "".join(out).encode("utf-8")
+
+
+def urlset(entries: list[tuple[str, int]]) -> bytes:
+    """A <urlset> of (absolute URL, last modified) pairs."""
+    return _document("urlset", "url", entries)
 
 
 def index(entries: list[tuple[str, int]]) -> bytes:
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n', f'<sitemapindex xmlns="{NS}">\n']
-    for url, modified in entries:
-        out.append(f"<sitemap><loc>{escape(url)}</loc>")
-        if modified:
-            out.append(f"<lastmod>{_date(modified)}</lastmod>")
-        out.append("</sitemap>\n")
-    out.append("</sitemapindex>\n")
-    return "".join(out).encode("utf-8")
+    """A <sitemapindex> of (sitemap URL, last modified) pairs."""
+    return _document("sitemapindex", "sitemap", entries)
 
 
 def chunk_path(number: int) -> str:
