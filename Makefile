@@ -36,13 +36,20 @@ $(PDS): tests/publish/pds/package.json tests/publish/pds/package-lock.json
 	cd tests/publish/pds && npm_config_nodedir=/usr npm ci --no-audit --no-fund
 	@touch $@
 
+## For tests only: nostr-relay (PyPI), a public relay nobody here wrote, in a venv
+## of its own: it pulls uvicorn[standard], which must not change how minga runs.
+RELAY := .venv-relay/bin/nostr-relay
+$(RELAY):
+	$(PYTHON) -m venv .venv-relay
+	.venv-relay/bin/pip install --quiet 'nostr-relay==1.14'
+
 ## make demo: set up and start a demo node (SQLite and ./demo-data, nothing else).
 demo: $(BIN)/minga $(VENDOR)
 	MINGA_DATA_DIR=$${MINGA_DATA_DIR:-demo-data} $(BIN)/minga demo --port $(PORT)
 
 ## make test: set up and run the whole suite on SQLite, then on PostgreSQL when
 ## MINGA_TEST_DATABASE_URL is set (e.g. postgresql://postgres@127.0.0.1:5432/test).
-test: $(VENV)/.test-deps $(VENDOR) $(PDS) check
+test: $(VENV)/.test-deps $(VENDOR) $(PDS) $(RELAY) check
 	env -u MINGA_TEST_DATABASE_URL $(BIN)/python -m pytest -q
 	@if [ -n "$$MINGA_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$MINGA_TEST_DATABASE_URL)"; \

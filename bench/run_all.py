@@ -27,6 +27,9 @@ SCRIPTS = [
     ],
     ["site_weight.py", "--dispatches", "2000"],
     ["publish_latency.py", "--samples", "5"],
+    ["sync_reconcile.py"],
+    ["sync_latency.py", "--samples", "10", "--heals", "3"],  # root: network namespaces
+    ["bundle_rate.py"],
 ]
 
 if __name__ == "__main__":

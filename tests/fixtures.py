@@ -199,6 +199,17 @@ def node(newsroom, settings, node_settings) -> Iterator[RunningNode]:
 # -- a node as its own process -------------------------------------------------
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
+    """Stop a child process cleanly (SIGTERM), killing it if it does not stop."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @dataclass
 class NodeProcess:
     data_dir: Path
@@ -242,13 +253,7 @@ class NodeProcess:
         wait_http(f"{self.base_url}/healthz", timeout=60)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 

@@ -57,9 +57,11 @@ def _register() -> None:
     from minga.publish.commands import publish, verify
     from minga.publish.newsletter_cli import newsletter
     from minga.store.commands import events, export, import_
+    from minga.sync.bundle.commands import bundle
+    from minga.sync.mesh.commands import mesh
 
     commands = (init, serve, demo, settings_table, events, import_, export, keys, roster)
-    for command in (*commands, publish, verify, newsletter):
+    for command in (*commands, publish, verify, newsletter, mesh, bundle):
         cli.add_command(command)
 
 

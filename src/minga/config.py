@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from minga.exceptions import ConfigError
+from minga.exceptions import ConfigError, InvalidKey
+from minga.keys.nip19 import parse_pubkey
 
 
 def _bool(value: Any) -> bool:
@@ -76,6 +77,70 @@ def _url(value: Any) -> str:
     if text and not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
     return text
+
+
+def _url_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    return tuple(_url(str(v).strip()) for v in items if str(v).strip())
+
+
+def _ws_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    urls = tuple(str(v).strip().rstrip("/") for v in items if str(v).strip())
+    for url in urls:
+        if not url.startswith(("ws://", "wss://")):
+            raise ValueError(f"{url!r}: a relay URL starts with ws:// or wss://")
+    return urls
+
+
+def _peer_list(value: Any) -> tuple[tuple[str, str], ...]:
+    """``"ws://host:port/relay npub1…"`` items: a peer node's relay and its node key (hex)."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    peers = []
+    for item in (str(v).strip() for v in items):
+        if not item:
+            continue
+        parts = item.split()
+        if len(parts) != 2:
+            raise ValueError(
+                f"{item!r}: a peer is 'ws://host:port/relay npub1…' (URL and node key)"
+            )
+        (url,) = _ws_list(parts[0])
+        try:
+            peers.append((url, parse_pubkey(parts[1])))
+        except InvalidKey as exc:
+            raise ValueError(f"{item!r}: {exc}") from exc
+    return tuple(peers)
+
+
+def _frame_size(value: Any) -> int:
+    """NIP-77 frame size: 0 (no limit) or at least 4096 bytes, as negentropy requires."""
+    number = _int(value)
+    if 0 < number < 4096:
+        raise ValueError("must be 0 (no limit) or at least 4096")
+    return number
+
+
+def _mesh_hash(value: Any) -> str:
+    text = str(value).strip().lower().removeprefix("lxmf://")
+    if text and (len(text) != 32 or any(c not in "0123456789abcdef" for c in text)):
+        raise ValueError(f"{value!r}: an LXMF address is 32 hexadecimal characters")
+    return text
+
+
+def _mesh_destinations(value: Any) -> tuple[tuple[str, bool], ...]:
+    """``"<hash>"`` (a node of the collective) or ``"<hash>:public"`` items, as
+    (hash, may receive private events)."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    found: dict[str, bool] = {}
+    for item in (str(v).strip() for v in items):
+        if not item:
+            continue
+        name, _, scope = item.lower().removeprefix("lxmf://").partition(":")
+        if scope not in ("", "public"):
+            raise ValueError(f"{item!r}: a mesh destination is '<hash>' or '<hash>:public'")
+        found[_mesh_hash(name)] = scope == ""
+    return tuple(found.items())
 
 
 @dataclass(frozen=True)
@@ -200,6 +265,114 @@ SETTINGS: tuple[Setting, ...] = (
         3600,
         "Longest wait between two tries of a deploy or a syndication post.",
         _int,
+    ),
+    # Replication (minga.sync): other nodes of the collective, relays, files, radio.
+    Setting(
+        "peers",
+        "",
+        "Other nodes of the collective, comma-separated 'ws://host:port/relay npub1…'"
+        " (relay URL and node key): kept in sync both ways, private events included.",
+        _peer_list,
+    ),
+    Setting(
+        "blob_servers",
+        "",
+        "Blossom servers (besides the peers) to fetch missing blobs from, comma-separated.",
+        _url_list,
+    ),
+    Setting(
+        "sync_interval",
+        300,
+        "Seconds between two reconciliations (NIP-77) with a connected peer.",
+        _int,
+    ),
+    # Bundles (minga.sync.bundle): files carried by hand, see docs/bundles.md.
+    Setting(
+        "max_bundle_upload_bytes",
+        2 << 30,
+        "Largest bundle (all parts of one upload) the desk may upload in the web UI (bytes).",
+        _int,
+    ),
+    # Mailboxes (minga.sync.mailbox): public relays carry what cannot reach the node.
+    Setting(
+        "outbox_relays",
+        "",
+        "Public relays the outlet's approved public events are posted to (its NIP-65"
+        " write relays), comma-separated ws:// or wss:// URLs.",
+        _ws_list,
+    ),
+    Setting(
+        "inbox_relays",
+        "",
+        "Public relays the node pulls members' events and gift wraps from (the outlet's"
+        " NIP-65 read relays), comma-separated ws:// or wss:// URLs.",
+        _ws_list,
+    ),
+    Setting(
+        "mailbox_max_event_bytes",
+        131072,
+        "Largest event posted to an outbox relay (bytes): public relays refuse big ones.",
+        _int,
+    ),
+    # Mesh radio (minga.sync.mesh): small events over Reticulum/LXMF, see docs/mesh.md.
+    Setting("mesh_enabled", False, "Send and receive small events over Reticulum/LXMF.", _bool),
+    Setting(
+        "mesh_destinations",
+        "",
+        "LXMF addresses (hex) of the collective's other nodes, comma-separated"
+        " (`minga mesh address` prints a node's); '<hash>:public' for one that gets"
+        " public events only.",
+        _mesh_destinations,
+    ),
+    Setting(
+        "mesh_propagation_node",
+        "",
+        "LXMF propagation node (hex) that keeps messages for destinations out of reach.",
+        _mesh_hash,
+    ),
+    Setting(
+        "mesh_kinds",
+        "1,5,1059,30000,30023",
+        "Kinds sent over the mesh (notes, deletions, gift-wrapped check-ins and"
+        " coordination, the roster, dispatches without media).",
+        _kinds,
+    ),
+    Setting(
+        "mesh_max_event_bytes",
+        2000,
+        "Largest event sent over the mesh, compressed (bytes): radio time is scarce.",
+        _int,
+    ),
+    Setting(
+        "mesh_config_dir",
+        "",
+        "A Reticulum config folder to use (e.g. with an RNode interface); empty:"
+        " <data_dir>/mesh/reticulum, written on first start.",
+    ),
+    Setting(
+        "mesh_direct_timeout",
+        120,
+        "Seconds a direct delivery may take before the message goes to the propagation node.",
+        _int,
+    ),
+    # NIP-77: negentropy reconciliation served by the relay (minga.relay.negentropy).
+    Setting(
+        "negentropy_max_items",
+        1_000_000,
+        "Most events one NEG-OPEN may reconcile; a larger filter is refused (blocked).",
+        _int,
+    ),
+    Setting(
+        "negentropy_max_sessions",
+        8,
+        "Open negentropy (NEG-OPEN) sessions per relay connection.",
+        _int,
+    ),
+    Setting(
+        "negentropy_frame_size",
+        60_000,
+        "Largest negentropy message the relay sends, in bytes (0 for no limit, else >= 4096).",
+        _frame_size,
     ),
 )
 

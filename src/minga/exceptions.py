@@ -11,7 +11,9 @@ one handler per surface turns them into a response::
     │   ├── InvalidEvent             an event: shape, id, signature, limits
     │   ├── InvalidFilter            a NIP-01 filter
     │   ├── InvalidKey               a key in hex / nsec / ncryptsec form
-    │   └── InvalidBlob              an upload: hash mismatch, bad range…
+    │   ├── InvalidBlob              an upload: hash mismatch, bad range…
+    │   ├── InvalidNegentropy        a NIP-77 negentropy message that cannot be decoded
+    │   └── InvalidBundle            a bundle part: truncated, corrupt, forged, a bomb…
     ├── TooLarge (413, invalid)      over a size limit
     ├── Unauthorized (401, auth-required)
     ├── Forbidden (403, restricted)
@@ -21,6 +23,7 @@ one handler per surface turns them into a response::
     ├── Conflict (409)
     ├── KeyVaultError                custodial keys cannot be decrypted / stored
     ├── StoreError (500, error)      the store failed; nothing was half-written
+    ├── SyncError (502)              a peer, relay or server could not be talked to
     └── PublishError (502)           a deploy target or syndication channel refused
         ├── RetryLater               a passing failure (network, 5xx, 429): try again
         └── Uncertain                the outcome of a send is unknown: never sent again
@@ -68,6 +71,14 @@ class InvalidKey(InvalidInput):
 
 class InvalidBlob(InvalidInput):
     """A blob upload or request that cannot be honoured."""
+
+
+class InvalidNegentropy(InvalidInput):
+    """A negentropy (NIP-77) message that is not protocol v1 or is cut short."""
+
+
+class InvalidBundle(InvalidInput):
+    """A bundle part (sneakernet file) that cannot be imported whole: nothing of it is stored."""
 
 
 class TooLarge(MingaError):
@@ -133,3 +144,9 @@ class RetryLater(PublishError):
 class Uncertain(PublishError):
     """A send whose outcome is unknown (the link died after sending): the item is
     not sent again automatically, so it is never posted twice."""
+
+
+class SyncError(MingaError):
+    """Replication could not talk to a peer, relay or server (it tries again)."""
+
+    status = 502

@@ -20,7 +20,7 @@ from minga.exceptions import Conflict, InvalidBlob, TooLarge
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -64,7 +64,7 @@ class BlobWriter:
             return sha, False
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._tmp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return sha, True
 
     def abort(self) -> None:
@@ -112,7 +112,7 @@ class BlobStore:
             return sha, False
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return sha, True
 
     def delete(self, sha256: str) -> None:

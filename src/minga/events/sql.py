@@ -30,11 +30,15 @@ class Scope:
     ``private``: include events flagged private (authenticated members).
     ``history``: include superseded versions of replaceable events even without
     ``ids`` (the newsroom's version history).
+    ``everything``: every stored row, superseded, deleted and private alike
+    (the collective's peer nodes, which replicate the whole store); expired
+    events stay out, as no node accepts them.
     """
 
     now: int
     private: bool = False
     history: bool = False
+    everything: bool = False
 
 
 def _placeholders(n: int) -> str:
@@ -42,13 +46,15 @@ def _placeholders(n: int) -> str:
 
 
 def where_clause(f: Filter, scope: Scope, skip_tag: str | None = None) -> tuple[str, list[object]]:
-    conds = ["NOT e.deleted", "(e.expires_at IS NULL OR e.expires_at > %s)"]
+    conds = ["(e.expires_at IS NULL OR e.expires_at > %s)"]
     params: list[object] = [scope.now]
-    # Asking by id reaches any stored version; otherwise only the latest answers.
-    if f.ids is None and not scope.history:
-        conds.append("e.current")
-    if not scope.private:
-        conds.append("NOT e.private")
+    if not scope.everything:
+        conds.append("NOT e.deleted")
+        # Asking by id reaches any stored version; otherwise only the latest answers.
+        if f.ids is None and not scope.history:
+            conds.append("e.current")
+        if not scope.private:
+            conds.append("NOT e.private")
     if f.ids is not None:
         conds.append(f"e.id IN ({_placeholders(len(f.ids))})")
         params.extend(sorted(f.ids))

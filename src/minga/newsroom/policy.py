@@ -1,7 +1,9 @@
 """Who may write to and read from this node.
 
 Writes: by default only the outlet key, the node key and keys on the outlet's
-roster; a revoked key's events made at or after its revocation are refused
+roster, and the node keys of the collective's other nodes (setting ``peers``:
+they replicate, so they read everything and pass on whatever they hold, each
+event still checked against the roster); a revoked key's events made at or after its revocation are refused
 even when ``open_writes`` lets anyone else in. Reads of private events: only
 connections authenticated (NIP-42 or BUD-11) as one of those keys.
 """
@@ -23,9 +25,11 @@ class Policy:
         *,
         open_writes: bool = False,
         roster: RosterCache | None = None,
+        peers: Iterable[str] = (),
     ) -> None:
         self.outlet = outlet
         self.node = node
+        self.peers = frozenset(peers)
         self.open_writes = open_writes
         self.roster = roster if roster is not None or outlet is None else RosterCache(outlet)
 
@@ -63,9 +67,15 @@ class Policy:
     def role(self, pubkey: str) -> str | None:
         if pubkey == self.node:
             return "node"
+        if pubkey in self.peers:
+            return "peer"
         if self.roster is None:
             return "outlet" if pubkey == self.outlet else None
         return self.roster.current().role(pubkey)
+
+    def is_peer(self, pubkeys: Iterable[str]) -> bool:
+        """True when any of ``pubkeys`` is another node of the collective."""
+        return any(pk in self.peers for pk in pubkeys)
 
     def is_member(self, pubkeys: Iterable[str]) -> bool:
         """True when any of ``pubkeys`` (a connection's authenticated keys) is a member."""

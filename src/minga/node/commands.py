@@ -20,17 +20,37 @@ from minga import config as minga_config
     default=None,
     help="Admin password (default: generated and printed once).",
 )
-def init(outlet_name: str, admin_name: str | None, password: str | None) -> None:
+@click.option(
+    "--outlet-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Join an existing outlet: a file holding its secret key (nsec, hex or ncryptsec;"
+    " the ncryptsec password from MINGA_OUTLET_KEY_PASSWORD). For a second node of the"
+    " collective.",
+)
+def init(
+    outlet_name: str, admin_name: str | None, password: str | None, outlet_key_file: str | None
+) -> None:
     """Create the data folder, keys, outlet and (optionally) the first admin."""
+    import os
+    from pathlib import Path
+
     from minga.cli import setup_django
 
     cfg = setup_django()
+    from minga.keys.custody import parse_secret
+
+    outlet_key = None
+    if outlet_key_file:
+        outlet_key = parse_secret(
+            Path(outlet_key_file).read_text().strip(), os.environ.get("MINGA_OUTLET_KEY_PASSWORD")
+        )
     from minga.keys.nip19 import npub_encode
     from minga.node.setup import create_admin, ensure_identity, migrate
 
     cfg.data_path.mkdir(parents=True, exist_ok=True)
     migrate()
-    identity = ensure_identity(outlet_name)
+    identity = ensure_identity(outlet_name, outlet_key)
     click.echo(f"data folder: {cfg.data_path}")
     click.echo(f"outlet:      {identity.outlet_name} ({npub_encode(identity.outlet)})")
     click.echo(f"node key:    {npub_encode(identity.node)}")

@@ -25,6 +25,9 @@ from minga.relay.hub import Hub
 from minga.relay.writer import IngestWriter
 from minga.store import ingest as store_ingest
 from minga.store.visibility import Visibility
+from minga.sync.mailbox.service import Mailbox
+from minga.sync.mesh.service import MeshService
+from minga.sync.service import SyncService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,6 +73,9 @@ class Node:
         self.uploads = config.data_path / "uploads"
         self.media = MediaWorker(self.blobs, self.uploads)
         self.publisher: Publisher
+        self.sync: SyncService | None = None
+        self.mailbox: Mailbox | None = None
+        self.mesh: MeshService | None = None
 
     def read(self, func: Callable[[], T]) -> T:
         """Run store work on a reader thread with a healthy connection."""
@@ -99,6 +105,11 @@ class Node:
         self.policy.on_stored(events)
         self.hub.publish_threadsafe(events, private)
 
+    def _mesh_refusal(self, event: Event, collective: bool) -> str | None:
+        # A message from one of the collective's nodes is taken as the node's own peer.
+        authed = (self.node_pubkey,) if collective and self.node_pubkey else ()
+        return self.policy.write_refusal(event, authed)
+
     def _story_changed(self, sender: Any, key: str, **kwargs: Any) -> None:
         self.hub.story_changed_threadsafe(key)
 
@@ -124,7 +135,12 @@ class Node:
             log.info("removed %d expired resumable uploads", expired)
         await self.call(self.media.start)
         self.outlet, self.node_pubkey = await loop.run_in_executor(self.readers, _identity)
-        self.policy = Policy(self.outlet, self.node_pubkey, open_writes=self.config.open_writes)
+        self.policy = Policy(
+            self.outlet,
+            self.node_pubkey,
+            open_writes=self.config.open_writes,
+            peers=[key for _url, key in self.config.peers],
+        )
         await self.call(self.policy.refresh)
         self.publisher = Publisher(self.config, self.blobs, self.outlet)
         store_ingest.add_listener(self.publisher.on_stored)
@@ -135,6 +151,16 @@ class Node:
         )
         self.writer.start()
         store_ingest.add_listener(self._stored)
+        self.sync = SyncService(self)
+        await self.sync.start()
+        store_ingest.add_listener(self.sync.on_stored)
+        self.mailbox = Mailbox(self)  # public relays as mailboxes, when configured
+        await self.mailbox.start()
+        if self.config.mesh_enabled:  # Mesh radio
+            self.mesh = MeshService(self.config, self.visibility, self.limits, self._mesh_refusal)
+            await self.call(self.mesh.prepare)
+            self.mesh.start()  # on this (main) thread: see minga.sync.mesh.transport
+            store_ingest.add_listener(self.mesh.on_stored)
         story_changed.connect(self._story_changed)
         global CURRENT
         CURRENT = self
@@ -146,6 +172,17 @@ class Node:
             CURRENT = None
             story_changed.disconnect(self._story_changed)
             store_ingest.remove_listener(self._stored)
+            if self.mesh is not None:
+                store_ingest.remove_listener(self.mesh.on_stored)
+                await loop.run_in_executor(None, self.mesh.stop)
+                self.mesh = None
+            if self.mailbox is not None:
+                await self.mailbox.stop()
+                self.mailbox = None
+            if self.sync is not None:
+                store_ingest.remove_listener(self.sync.on_stored)
+                await self.sync.stop()
+                self.sync = None
             store_ingest.remove_listener(self.publisher.on_stored)
             await loop.run_in_executor(None, self.publisher.stop)
             await loop.run_in_executor(None, self.media.stop)

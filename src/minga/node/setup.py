@@ -33,8 +33,12 @@ class Identity:
     created: bool
 
 
-def ensure_identity(outlet_name: str = "minga") -> Identity:
-    """Create the vault, node key, outlet key and outlet if they are missing."""
+def ensure_identity(outlet_name: str = "minga", outlet_key: SecretKey | None = None) -> Identity:
+    """Create the vault, node key, outlet key and outlet if they are missing.
+
+    ``outlet_key``: join an existing outlet (another node of the collective)
+    instead of making a new one; its profile then comes from the peers.
+    """
     custody.vault(create=True)
     created = False
     with transaction.atomic():
@@ -42,11 +46,14 @@ def ensure_identity(outlet_name: str = "minga") -> Identity:
             custody.keep(SecretKey.generate(), "node", Purpose.NODE)
             created = True
         outlet = Outlet.current()
+        if outlet is not None and outlet_key is not None and outlet.pubkey != outlet_key.pubkey:
+            raise Conflict("this node already belongs to another outlet")
         if outlet is None:
-            key = SecretKey.generate()
+            key = outlet_key or SecretKey.generate()
             custody.keep(key, outlet_name, Purpose.OUTLET)
             outlet = Outlet.objects.create(name=outlet_name, pubkey=key.pubkey)
-            profiles.publish(key, outlet_name)
+            if outlet_key is None:
+                profiles.publish(key, outlet_name)
             created = True
     node = CustodialKey.objects.get(purpose=Purpose.NODE)
     return Identity(outlet.name, outlet.pubkey, node.pubkey, created)

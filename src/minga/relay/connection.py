@@ -22,6 +22,7 @@ from minga.events.kinds import CLIENT_AUTH, GIFT_WRAP
 from minga.events.validate import check_id, check_shape, parse_event
 from minga.exceptions import InvalidEvent, MingaError
 from minga.relay.auth import check_auth_event
+from minga.relay.negentropy import NegentropySessions
 from minga.relay.ratelimit import TokenBucket
 from minga.store.query import Row, query
 
@@ -52,6 +53,7 @@ class Connection:
             max_tag_value_bytes=config.max_index_value_bytes,
         )
         self.tasks: set[asyncio.Task[None]] = set()
+        self.negentropy = NegentropySessions(self)
         self.closing = False
         host = websocket.headers.get("host", "")
         self.accepted_urls = [node.config.relay_url]
@@ -152,6 +154,12 @@ class Connection:
             self.on_close(msg)
         elif verb == "AUTH":
             self.on_auth(msg)
+        elif verb == "NEG-OPEN":
+            self.negentropy.on_open(msg)
+        elif verb == "NEG-MSG":
+            self.negentropy.on_msg(msg)
+        elif verb == "NEG-CLOSE":
+            self.negentropy.on_close(msg)
         else:
             self.notice(f"invalid: unknown message type {verb[:20]!r}")
 
@@ -235,7 +243,12 @@ class Connection:
 
     async def _answer(self, subid: str, filters: list[Filter], member: bool) -> None:
         try:
-            rows: list[Row] = await self.node.call(lambda: query(filters, private=member))
+            # A peer node fetching by id what a reconciliation said it lacks
+            # gets superseded and deleted versions too (NIP-77, minga.sync).
+            peer = self.node.policy.is_peer(self.authed)
+            rows: list[Row] = await self.node.call(
+                lambda: query(filters, private=member, everything=peer)
+            )
         except MingaError as exc:
             self.subs.pop(subid, None)
             self.closed(subid, exc.nostr_reason())
@@ -288,15 +301,21 @@ class Connection:
     # -- live ------------------------------------------------------------------
 
     def _may_unwrap(self, event: Event) -> bool:
-        """Gift wraps (NIP-59) go only to the recipient named in their p tag."""
-        return any(pk in self.authed for pk in event.tag_values("p"))
+        """Gift wraps (NIP-59) go only to the recipient named in their p tag —
+        and to the collective's other nodes, which replicate them unopened."""
+        return any(pk in self.authed for pk in event.tag_values("p")) or (
+            self.node.policy.is_peer(self.authed)
+        )
 
     def deliver(self, items: list[tuple[Event, str, bool]]) -> None:
         """Send newly stored events to the subscriptions they match."""
         if not self.subs:
             return
         member: bool | None = None
+        sync = self.node.sync
         for event, raw, private in items:
+            if sync is not None and self.authed and not sync.forward(event.id, self.authed):
+                continue  # it came from this peer, or by catch-up: not live to peers
             if private:
                 if member is None:
                     member = self.node.policy.is_member(self.authed)

@@ -7,7 +7,7 @@ from typing import Any
 from minga import __version__
 from minga.config import Config
 
-SUPPORTED_NIPS = [1, 9, 11, 40, 42, 70]
+SUPPORTED_NIPS = [1, 9, 11, 40, 42, 70, 77]
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "*",

@@ -34,11 +34,17 @@ def query(
     *,
     private: bool = False,
     history: bool = False,
+    everything: bool = False,
     default_limit: int | None = None,
     now: int | None = None,
 ) -> list[Row]:
-    """Stored events matching any of ``filters``; each filter's ``limit`` applies to it."""
+    """Stored events matching any of ``filters``; each filter's ``limit`` applies to it.
+
+    ``everything``: filters with ``ids`` also reach deleted and private rows, so
+    a peer node can fetch exactly the events a reconciliation said it lacks.
+    """
     scope = Scope(now=int(time.time()) if now is None else now, private=private, history=history)
+    by_id = Scope(scope.now, private, history, everything=True) if everything else scope
     default = settings.MINGA.default_limit if default_limit is None else default_limit
     found: dict[str, Row] = {}
     with connection.cursor() as cursor:
@@ -46,7 +52,8 @@ def query(
             limit = default if f.limit is None else f.limit
             if limit <= 0 or f.impossible:
                 continue
-            sql, params = select_events(f, scope, limit, "e.id, e.created_at, e.kind, e.raw")
+            f_scope = by_id if f.ids is not None else scope
+            sql, params = select_events(f, f_scope, limit, "e.id, e.created_at, e.kind, e.raw")
             cursor.execute(sql, params)
             for event_id, created_at, kind, raw in cursor.fetchall():
                 found.setdefault(event_id, Row(event_id, created_at, kind, raw))

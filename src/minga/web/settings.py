@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "minga.media",
     "minga.newsroom",
     "minga.publish",
+    "minga.sync",
     "minga.web",
 ]
 

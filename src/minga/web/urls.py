@@ -13,4 +13,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("minga.publish.urls")),
     path("", include("minga.newsroom.urls")),
+    path("", include("minga.sync.urls")),
 ]
