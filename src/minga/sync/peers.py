@@ -57,7 +57,6 @@ class PeerSync:
         self.client: RelayClient | None = None
         self.outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue(100_000)
         self.wake = asyncio.Event()
-        self.reconciling = False
         self._sub_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._saved = (0, 0)  # bytes in/out of this session already counted
 
@@ -169,8 +168,8 @@ class PeerSync:
 
     def offer(self, event_id: str, raw: str) -> None:
         """A new local event for this peer (called on the event loop)."""
-        if self.client is None or self.reconciling:
-            return  # the next reconciliation sends it
+        if self.client is None:
+            return  # not connected: the reconciliation on reconnecting sends it
         try:
             self.outgoing.put_nowait((event_id, raw))
         except asyncio.QueueFull:
@@ -221,46 +220,42 @@ class PeerSync:
 
         service = self.service
         started = int(time.time())
-        self.reconciling = True
+        items = await service.call(service.local_items)
+        subid = f"neg{random.getrandbits(32):08x}"
+        send, receive = client.negentropy_channel(subid)
         try:
-            items = await service.call(service.local_items)
-            subid = f"neg{random.getrandbits(32):08x}"
-            send, receive = client.negentropy_channel(subid)
-            try:
-                result = await reconcile(send, receive, subid, {}, items)
-            finally:
-                client.end_negentropy(subid)
-            await service.call(
-                linkstate.pending, Role.PEER, self.url, len(result.need), len(result.have)
-            )
-            log.info(
-                "sync with %s: %d to fetch, %d to send (%d rounds, %d/%d bytes)",
-                self.url,
-                len(result.need),
-                len(result.have),
-                result.rounds,
-                result.bytes_sent,
-                result.bytes_received,
-            )
-            fetched = await self._fetch(client, result.need)
-            pushed = 0
-            for start in range(0, len(result.have), 500):
-                ids = result.have[start : start + 500]
-                raws = await service.call(service.raw_events, ids)
-                pushed += await self._push(client, [(i, raws[i]) for i in ids if i in raws])
-            await self._save_counters(client)
-            await service.call(
-                linkstate.reconciled,
-                Role.PEER,
-                self.url,
-                started,
-                fetched,
-                pushed,
-                len(result.need) - fetched,
-                len(result.have) - pushed,
-            )
+            result = await reconcile(send, receive, subid, {}, items)
         finally:
-            self.reconciling = False
+            client.end_negentropy(subid)
+        await service.call(
+            linkstate.pending, Role.PEER, self.url, len(result.need), len(result.have)
+        )
+        log.info(
+            "sync with %s: %d to fetch, %d to send (%d rounds, %d/%d bytes)",
+            self.url,
+            len(result.need),
+            len(result.have),
+            result.rounds,
+            result.bytes_sent,
+            result.bytes_received,
+        )
+        fetched = await self._fetch(client, result.need)
+        pushed = 0
+        for start in range(0, len(result.have), 500):
+            ids = result.have[start : start + 500]
+            raws = await service.call(service.raw_events, ids)
+            pushed += await self._push(client, [(i, raws[i]) for i in ids if i in raws])
+        await self._save_counters(client)
+        await service.call(
+            linkstate.reconciled,
+            Role.PEER,
+            self.url,
+            started,
+            fetched,
+            pushed,
+            len(result.need) - fetched,
+            len(result.have) - pushed,
+        )
 
     async def _fetch(self, client: RelayClient, ids: list[str]) -> int:
         """Fetch and store ``ids``, skipping those another peer is bringing."""
