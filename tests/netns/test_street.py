@@ -223,7 +223,7 @@ def test_partition_then_heal_converges(street: Street) -> None:
     assert_identical(stores, ids | baseline, {descriptor["sha256"]})
 
 
-BULK = 2000
+BULK = 1000
 
 
 def test_kill_9_mid_catch_up_then_restart(street: Street, tmp_path: Path) -> None:

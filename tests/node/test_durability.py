@@ -74,7 +74,7 @@ def store_stats(node_process):
 def test_kill_during_batch_import_leaves_whole_batches(node_process, tmp_path):
     node_process.minga("init")
     keys = [SecretKey.generate() for _ in range(5)]
-    total = 40 * BATCH
+    total = 12 * BATCH
     source = tmp_path / "big.jsonl"
     with source.open("w") as out:
         for n in range(total):
