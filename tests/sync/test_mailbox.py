@@ -184,7 +184,9 @@ class TestRetries:
             timeout=180,
         )
         assert refused.last_error.startswith("invalid:")
-        assert "not allowed" in _link(Role.OUTBOX, picky.url).last_error
+        # The link's status is written right after the post's own.
+        link = wait_for(lambda: _link(Role.OUTBOX, picky.url, last_error__contains="not allowed"))
+        assert link.last_error_at is not None
         assert 10002 in {e["kind"] for e in picky.events()}  # what it takes, it got
 
         # Back up: the retries deliver (the backoff is capped by retry_max_seconds).

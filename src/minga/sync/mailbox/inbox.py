@@ -179,7 +179,15 @@ class Inbox:
         return filters
 
     async def _read(self, ws: ClientConnection, watch: Watch) -> None:
-        async for raw in ws:
+        while True:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), SAVE_EVERY)
+            except TimeoutError:
+                # A quiet moment: save what came since the last save (the desk
+                # sees it, and a crash does not make the relay send it again).
+                if watch.stored:
+                    await self._checkpoint(watch, force=True)
+                continue
             try:
                 message = json.loads(raw)
             except ValueError:
