@@ -17,25 +17,26 @@ def _now() -> int:
     return int(time.time())
 
 
-def _link(role: str, url: str) -> Link:
+def get(role: str, url: str) -> Link:
+    """The link's row, created on first use."""
     link, _created = Link.objects.get_or_create(role=role, url=url)
     return link
 
 
 def _update(role: str, url: str, **fields: object) -> None:
-    _link(role, url)
+    get(role, url)
     Link.objects.filter(role=role, url=url).update(**fields)
 
 
 def ensure(role: str, url: str, pubkey: str = "") -> None:
-    link = _link(role, url)
+    link = get(role, url)
     if pubkey and link.pubkey != pubkey:
         Link.objects.filter(pk=link.pk).update(pubkey=pubkey)
 
 
 def cursor(role: str, url: str) -> int:
     """The newest created_at received live from this link (0: none yet)."""
-    return int(_link(role, url).cursor)
+    return int(get(role, url).cursor)
 
 
 def attempt(role: str, url: str) -> None:
@@ -61,7 +62,13 @@ def contact(role: str, url: str) -> None:
 
 def received(role: str, url: str, events: int, newest: int = 0) -> None:
     _update(role, url, last_contact=_now(), events_in=F("events_in") + events)
+    advance(role, url, newest)
+
+
+def advance(role: str, url: str, newest: int) -> None:
+    """Move the link's cursor forward to ``newest`` (never back)."""
     if newest:
+        get(role, url)
         Link.objects.filter(role=role, url=url, cursor__lt=newest).update(cursor=newest)
 
 

@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db.models import F
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
@@ -33,9 +32,10 @@ from minga.events.signing import SecretKey
 from minga.events.validate import Limits, check_signature, parse_event
 from minga.exceptions import InvalidInput, MingaError
 from minga.store.ingest import Outcome
+from minga.sync import linkstate
 from minga.sync.mailbox import giftwrap
 from minga.sync.mailbox.post import auth_event
-from minga.sync.models import Link, Role
+from minga.sync.models import Role
 
 log = logging.getLogger(__name__)
 SLACK_SECONDS = 600  # clocks differ; relays store late arrivals
@@ -251,34 +251,30 @@ class Inbox:
 
 
 # -- the relay's Link row (called on a reader thread) ----------------------------
-def _link(url: str) -> Link:
-    link, _ = Link.objects.get_or_create(role=Role.INBOX, url=url)
-    return link
+
+
+INBOX = str(Role.INBOX)  # the link's role, as stored
 
 
 def _cursor(url: str) -> int:
-    return int(_link(url).cursor)
+    return linkstate.cursor(INBOX, url)
 
 
 def _contact(url: str, connected: bool) -> None:
-    now = int(time.time())
-    Link.objects.filter(pk=_link(url).pk).update(
-        connected=connected, last_contact=now, last_attempt=now
-    )
+    if connected:
+        linkstate.connected(INBOX, url)
+    else:
+        linkstate.disconnected(INBOX, url)
 
 
 def _failed(url: str, message: str) -> None:
-    now = int(time.time())
-    Link.objects.filter(pk=_link(url).pk).update(
-        connected=False, last_attempt=now, last_error=message, last_error_at=now
-    )
+    linkstate.failed(INBOX, url, message)
+    linkstate.disconnected(INBOX, url)
 
 
 def _save(url: str, cursor: int, stored: int, connected: bool) -> None:
-    update: dict[str, Any] = {"events_in": F("events_in") + stored, "connected": connected}
-    if connected:
-        update["last_contact"] = int(time.time())
-    link = _link(url)
-    if cursor > link.cursor:
-        update["cursor"] = cursor
-    Link.objects.filter(pk=link.pk).update(**update)
+    if stored:
+        linkstate.received(INBOX, url, stored, cursor)
+    else:
+        linkstate.advance(INBOX, url, cursor)
+    _contact(url, connected)

@@ -43,6 +43,7 @@ from minga.publish import jobs
 from minga.publish.models import JobState
 from minga.store.models import StoredEvent
 from minga.store.query import Row
+from minga.sync import linkstate
 from minga.sync.mailbox import giftwrap
 from minga.sync.mailbox.post import Answer, post
 from minga.sync.models import Link, RelayPost, Role
@@ -183,11 +184,6 @@ def _payloads(
     return to_send, settled
 
 
-def _link(relay: str) -> Link:
-    link, _ = Link.objects.get_or_create(role=Role.OUTBOX, url=relay)
-    return link
-
-
 def _outcome(answers: dict[str, Answer], sent: list[Event]) -> None:
     """Raise what the relay's answers to one post's events mean (nothing: done)."""
     for event in sent:
@@ -287,6 +283,9 @@ def send_round(
     return len(claimed)
 
 
+OUTBOX_ROLE = str(Role.OUTBOX)  # the link's role, as stored
+
+
 def _record(
     relay: str,
     stamp: int,
@@ -296,7 +295,7 @@ def _record(
     posts: list[RelayPost],
 ) -> None:
     """Update the relay's link: contact, counters, and its last error if any."""
-    link = _link(relay)
+    link = linkstate.get(OUTBOX_ROLE, relay)
     fields: dict[str, object] = {"last_attempt": stamp}
     if error is None:
         fields["last_contact"] = stamp
